@@ -1,0 +1,392 @@
+//! `/articles`: the public list and single-article reads.
+
+use actix_web::web::{Data, Path};
+use actix_web::{HttpRequest, HttpResponse, get};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::extract::QueryParams;
+use super::problem::Problem;
+use super::{ListMeta, no_version, split_list};
+use crate::db::articles::{ArticleOrder, StatusFilter};
+use crate::error::AppError;
+use crate::service::articles::{
+    self as articles, Article, ArticleKey, ArticlePage, ArticleQuery, ArticleStatus,
+    ArticleSummary, AuthorRef, Position, TagMatch, TagRef,
+};
+use crate::service::pagination::Cursor;
+use crate::state::AppState;
+
+/// Most slugs one list filter may name.
+const MAX_SLUGS: usize = 20;
+const MAX_QUERY_CHARS: usize = 200;
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum TagMatchParam {
+    Any,
+    All,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum StatusParam {
+    Published,
+    Draft,
+    Scheduled,
+    All,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema)]
+pub enum ArticleSort {
+    #[serde(rename = "-published_at")]
+    PublishedDesc,
+    #[serde(rename = "published_at")]
+    PublishedAsc,
+    #[serde(rename = "-updated_at")]
+    UpdatedDesc,
+    #[serde(rename = "title")]
+    Title,
+}
+
+/// Filters, order and position of an article list.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ArticleListQuery {
+    /// Comma-separated tag slugs (at most 20). Unknown slugs match nothing.
+    #[param(example = "rust,databases")]
+    pub tag: Option<String>,
+    /// Whether an article needs `any` of the `tag`s or `all` of them.
+    #[param(inline, default = "any")]
+    pub tag_match: Option<TagMatchParam>,
+    /// Comma-separated tag slugs (at most 20); articles with any of them are left out.
+    pub exclude_tag: Option<String>,
+    /// Comma-separated author slugs (at most 20).
+    pub author: Option<String>,
+    /// Case-insensitive text searched for in titles and excerpts.
+    #[param(max_length = 200)]
+    pub q: Option<String>,
+    /// `published` for everyone; `draft`, `scheduled` and `all` need a signed-in caller.
+    #[param(inline, default = "published")]
+    pub status: Option<StatusParam>,
+    /// Only articles published strictly after this instant (RFC 3339).
+    pub published_after: Option<DateTime<Utc>>,
+    /// Only articles published strictly before this instant (RFC 3339).
+    pub published_before: Option<DateTime<Utc>>,
+    /// Order of the list; ties are broken by id.
+    #[param(inline, default = "-published_at")]
+    pub sort: Option<ArticleSort>,
+    /// Page size.
+    #[param(minimum = 1, maximum = 100, default = 20)]
+    pub limit: Option<i64>,
+    /// 1-based page number; cannot be combined with `cursor`.
+    #[param(minimum = 1, default = 1)]
+    pub page: Option<i64>,
+    /// `meta.next_cursor` of the previous page; costs the same at any depth.
+    pub cursor: Option<String>,
+}
+
+impl ArticleListQuery {
+    fn into_query(self) -> Result<ArticleQuery, AppError> {
+        let status = match self.status.unwrap_or(StatusParam::Published) {
+            StatusParam::Published => StatusFilter::Published,
+            // Only signed-in callers may list unpublished work.
+            StatusParam::Draft | StatusParam::Scheduled | StatusParam::All => {
+                return Err(AppError::Unauthenticated);
+            }
+        };
+        let order = match self.sort.unwrap_or(ArticleSort::PublishedDesc) {
+            ArticleSort::PublishedDesc => ArticleOrder::PublishedDesc,
+            ArticleSort::PublishedAsc => ArticleOrder::PublishedAsc,
+            ArticleSort::UpdatedDesc => ArticleOrder::UpdatedDesc,
+            ArticleSort::Title => ArticleOrder::TitleAsc,
+        };
+        let limit = self.limit.unwrap_or(20);
+        if !(1..=100).contains(&limit) {
+            return Err(AppError::bad_param("limit", "must be between 1 and 100"));
+        }
+        let position = match (self.page, self.cursor) {
+            (Some(_), Some(_)) => {
+                return Err(AppError::bad_param(
+                    "cursor",
+                    "cannot be combined with page",
+                ));
+            }
+            (_, Some(cursor)) => Position::After(
+                Cursor::decode(&cursor, order).map_err(|e| AppError::bad_param("cursor", e))?,
+            ),
+            (Some(page), None) if page < 1 => {
+                return Err(AppError::bad_param("page", "must be 1 or more"));
+            }
+            (page, None) => Position::Page(page.unwrap_or(1)),
+        };
+        let text = self
+            .q
+            .map(|q| q.trim().to_owned())
+            .filter(|q| !q.is_empty());
+        if text
+            .as_ref()
+            .is_some_and(|q| q.chars().count() > MAX_QUERY_CHARS)
+        {
+            return Err(AppError::bad_param("q", "must be at most 200 characters"));
+        }
+        if let (Some(after), Some(before)) = (self.published_after, self.published_before) {
+            if after >= before {
+                return Err(AppError::bad_param(
+                    "published_before",
+                    "must be later than published_after",
+                ));
+            }
+        }
+        Ok(ArticleQuery {
+            status,
+            tags: split_list("tag", self.tag.as_deref(), MAX_SLUGS)?,
+            tag_match: match self.tag_match.unwrap_or(TagMatchParam::Any) {
+                TagMatchParam::Any => TagMatch::Any,
+                TagMatchParam::All => TagMatch::All,
+            },
+            exclude_tags: split_list("exclude_tag", self.exclude_tag.as_deref(), MAX_SLUGS)?,
+            authors: split_list("author", self.author.as_deref(), MAX_SLUGS)?,
+            text,
+            published_after: self.published_after,
+            published_before: self.published_before,
+            order,
+            limit,
+            position,
+        })
+    }
+}
+
+#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ArticleStatusResponse {
+    Draft,
+    Published,
+    /// Published with a `published_at` still in the future: readers cannot see it yet.
+    Scheduled,
+}
+
+impl From<ArticleStatus> for ArticleStatusResponse {
+    fn from(status: ArticleStatus) -> Self {
+        match status {
+            ArticleStatus::Draft => Self::Draft,
+            ArticleStatus::Published => Self::Published,
+            ArticleStatus::Scheduled => Self::Scheduled,
+        }
+    }
+}
+
+/// The author as shown on an article.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AuthorRefResponse {
+    pub id: i64,
+    pub slug: String,
+    pub name: String,
+    pub avatar: Option<String>,
+}
+
+impl From<AuthorRef> for AuthorRefResponse {
+    fn from(a: AuthorRef) -> Self {
+        Self {
+            id: a.id,
+            slug: a.slug,
+            name: a.name,
+            avatar: a.avatar,
+        }
+    }
+}
+
+/// A tag as shown on an article.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TagRefResponse {
+    pub id: i64,
+    pub slug: String,
+    pub name: String,
+}
+
+impl From<TagRef> for TagRefResponse {
+    fn from(t: TagRef) -> Self {
+        Self {
+            id: t.id,
+            slug: t.slug,
+            name: t.name,
+        }
+    }
+}
+
+/// An article in a list: everything but the body.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ArticleSummaryResponse {
+    pub id: i64,
+    pub slug: String,
+    pub title: String,
+    pub excerpt: String,
+    pub feature_image: Option<String>,
+    pub status: ArticleStatusResponse,
+    /// Null for drafts.
+    pub published_at: Option<DateTime<Utc>>,
+    pub updated_at: DateTime<Utc>,
+    /// Minutes.
+    pub reading_time: i32,
+    pub author: AuthorRefResponse,
+    pub tags: Vec<TagRefResponse>,
+}
+
+impl From<ArticleSummary> for ArticleSummaryResponse {
+    fn from(a: ArticleSummary) -> Self {
+        Self {
+            id: a.id,
+            slug: a.slug,
+            title: a.title,
+            excerpt: a.excerpt,
+            feature_image: a.feature_image,
+            status: a.status.into(),
+            published_at: a.published_at,
+            updated_at: a.updated_at,
+            reading_time: a.reading_time,
+            author: a.author.into(),
+            tags: a.tags.into_iter().map(Into::into).collect(),
+        }
+    }
+}
+
+/// One article with its body.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ArticleResponse {
+    #[serde(flatten)]
+    pub summary: ArticleSummaryResponse,
+    pub body_markdown: String,
+    /// Rendered from `body_markdown` and sanitized: safe to insert into a page.
+    pub body_html: String,
+    pub created_at: DateTime<Utc>,
+    /// Bumped by every change; the ETag leads with it.
+    pub version: i32,
+}
+
+impl From<Article> for ArticleResponse {
+    fn from(a: Article) -> Self {
+        Self {
+            summary: a.summary.into(),
+            body_markdown: a.body_markdown,
+            body_html: a.body_html,
+            created_at: a.created_at,
+            version: a.version,
+        }
+    }
+}
+
+/// A page of articles.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ArticleListResponse {
+    pub data: Vec<ArticleSummaryResponse>,
+    pub meta: ListMeta,
+}
+
+impl From<ArticlePage> for ArticleListResponse {
+    fn from(p: ArticlePage) -> Self {
+        Self {
+            data: p.items.into_iter().map(Into::into).collect(),
+            meta: ListMeta {
+                limit: p.limit,
+                total: p.total,
+                page: p.page,
+                pages: p.pages,
+                next_cursor: p.next_cursor,
+            },
+        }
+    }
+}
+
+/// List published articles, newest first, filtered by tags, authors, text and dates.
+#[utoipa::path(
+    tag = "articles",
+    operation_id = "list_articles",
+    params(ArticleListQuery),
+    responses(
+        (status = 200, description = "A page of article summaries", body = ArticleListResponse),
+        (status = 304, description = "Unchanged since the ETag in If-None-Match"),
+        (status = 400, description = "An unknown parameter or a bad value", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "`status` other than `published` needs a signed-in caller", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The database is unreachable", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/articles")]
+pub async fn list_articles(
+    req: HttpRequest,
+    state: Data<AppState>,
+    params: QueryParams<ArticleListQuery>,
+) -> Result<HttpResponse, AppError> {
+    let query = params.into_inner().into_query()?;
+    let page = state
+        .db
+        .run(move |conn| articles::list_public(conn, &query));
+    state
+        .cache
+        .serve(&req, no_version, async {
+            page.await.map(ArticleListResponse::from)
+        })
+        .await
+}
+
+fn article_version(article: &ArticleResponse) -> Option<i32> {
+    Some(article.version)
+}
+
+async fn get_one(
+    req: HttpRequest,
+    state: Data<AppState>,
+    key: ArticleKey,
+) -> Result<HttpResponse, AppError> {
+    let article = state.db.run(move |conn| articles::get_public(conn, &key));
+    state
+        .cache
+        .serve(&req, article_version, async {
+            article.await.map(ArticleResponse::from)
+        })
+        .await
+}
+
+/// Get one published article by id.
+#[utoipa::path(
+    tag = "articles",
+    operation_id = "get_article",
+    params(("id" = i64, Path, description = "Article id")),
+    responses(
+        (status = 200, description = "The article", body = ArticleResponse),
+        (status = 304, description = "Unchanged since the ETag in If-None-Match"),
+        (status = 400, description = "The id is not an integer", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such article, or not published yet", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The database is unreachable", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/articles/{id}")]
+pub async fn get_article(
+    req: HttpRequest,
+    state: Data<AppState>,
+    id: Path<i64>,
+) -> Result<HttpResponse, AppError> {
+    get_one(req, state, ArticleKey::Id(id.into_inner())).await
+}
+
+/// Get one published article by slug.
+#[utoipa::path(
+    tag = "articles",
+    operation_id = "get_article_by_slug",
+    params(("slug" = String, Path, description = "Article slug")),
+    responses(
+        (status = 200, description = "The article", body = ArticleResponse),
+        (status = 304, description = "Unchanged since the ETag in If-None-Match"),
+        (status = 404, description = "No such article, or not published yet", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The database is unreachable", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/articles/slug/{slug}")]
+pub async fn get_article_by_slug(
+    req: HttpRequest,
+    state: Data<AppState>,
+    slug: Path<String>,
+) -> Result<HttpResponse, AppError> {
+    get_one(req, state, ArticleKey::Slug(slug.into_inner())).await
+}

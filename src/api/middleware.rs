@@ -1,0 +1,62 @@
+//! The request context: an `X-Request-Id` on every response (the client's, if it sent a
+//! sane one), a tracing span carrying it, and one log line per request.
+
+use std::time::Instant;
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header::{HeaderName, HeaderValue};
+use actix_web::middleware::Next;
+use tracing::Instrument;
+
+pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+tokio::task_local! {
+    static CURRENT_REQUEST_ID: String;
+}
+
+/// The id of the request being served on this task, for problem bodies, which are built
+/// where the request is out of reach.
+pub fn current_request_id() -> Option<String> {
+    CURRENT_REQUEST_ID.try_with(Clone::clone).ok()
+}
+
+/// A client-sent id is kept only if it is short and plain, so it is safe to log and echo.
+fn accepted_id(value: &HeaderValue) -> Option<String> {
+    let text = value.to_str().ok()?;
+    let plain = |c: char| c.is_ascii_alphanumeric() || "-_.:".contains(c);
+    (!text.is_empty() && text.len() <= 128 && text.chars().all(plain)).then(|| text.to_owned())
+}
+
+pub async fn request_context(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let started = Instant::now();
+    let request_id = req
+        .headers()
+        .get(&REQUEST_ID)
+        .and_then(accepted_id)
+        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+    let method = req.method().clone();
+    let path = req.path().to_owned();
+    let span = tracing::info_span!("request", request.id = %request_id);
+
+    let result = CURRENT_REQUEST_ID
+        .scope(request_id.clone(), next.call(req).instrument(span.clone()))
+        .await;
+    let mut response = result?;
+
+    if let Ok(value) = HeaderValue::from_str(&request_id) {
+        response.headers_mut().insert(REQUEST_ID, value);
+    }
+    tracing::info!(
+        parent: &span,
+        http.method = %method,
+        http.path = %path,
+        http.status = response.status().as_u16(),
+        duration_ms = started.elapsed().as_secs_f64() * 1000.0,
+        "request"
+    );
+    Ok(response)
+}

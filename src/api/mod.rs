@@ -1,0 +1,172 @@
+//! HTTP: routes, handlers and their wire types. Handlers parse and validate input, call one
+//! service function and map the result; rules live in `service`.
+
+pub mod articles;
+pub mod authors;
+pub mod extract;
+pub mod health;
+pub mod middleware;
+pub mod problem;
+pub mod read_cache;
+pub mod tags;
+
+use actix_web::dev::ResourceDef;
+use actix_web::web::Data;
+use actix_web::{HttpRequest, HttpResponse};
+use serde::{Deserialize, Serialize};
+use utoipa::openapi::OpenApi;
+use utoipa::{IntoParams, ToSchema};
+use utoipa_actix_web::scope;
+use utoipa_actix_web::service_config::ServiceConfig;
+
+use crate::error::AppError;
+use crate::service::{Page, PageRequest};
+use crate::state::AppState;
+
+pub const API_PREFIX: &str = "/api/v1";
+
+/// The one list of routes. The OpenAPI document is collected from it, so a route cannot
+/// exist without being documented.
+pub fn configure(cfg: &mut ServiceConfig<'_>) {
+    cfg.service(health::get_health)
+        .service(health::get_readiness)
+        .service(
+            scope::scope(API_PREFIX)
+                .service(articles::list_articles)
+                .service(articles::get_article_by_slug)
+                .service(articles::get_article)
+                .service(tags::list_tags)
+                .service(tags::get_tag_by_slug)
+                .service(tags::get_tag)
+                .service(authors::list_authors)
+                .service(authors::get_author_by_slug)
+                .service(authors::get_author),
+        );
+}
+
+/// Pagination of a list served by page number.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PageMeta {
+    pub limit: i64,
+    /// Items across all pages.
+    pub total: i64,
+    pub page: i64,
+    pub pages: i64,
+}
+
+impl PageMeta {
+    pub fn of<T>(page: &Page<T>) -> Self {
+        Self {
+            limit: page.limit,
+            total: page.total,
+            page: page.page,
+            pages: page.pages,
+        }
+    }
+}
+
+/// Pagination of an article list: numbered, or by cursor (then `page` and `pages` are null).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ListMeta {
+    pub limit: i64,
+    /// Articles across all pages.
+    pub total: i64,
+    pub page: Option<i64>,
+    pub pages: Option<i64>,
+    /// Pass as `cursor` for the next page; null on the last one.
+    pub next_cursor: Option<String>,
+}
+
+/// Page number and size of a plain list.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct PageQuery {
+    /// Page size.
+    #[param(minimum = 1, maximum = 100, default = 20)]
+    pub limit: Option<i64>,
+    /// 1-based page number.
+    #[param(minimum = 1, default = 1)]
+    pub page: Option<i64>,
+}
+
+impl PageQuery {
+    pub fn into_page(self) -> Result<PageRequest, AppError> {
+        let limit = self.limit.unwrap_or(20);
+        if !(1..=100).contains(&limit) {
+            return Err(AppError::bad_param("limit", "must be between 1 and 100"));
+        }
+        let page = self.page.unwrap_or(1);
+        if page < 1 {
+            return Err(AppError::bad_param("page", "must be 1 or more"));
+        }
+        Ok(PageRequest { page, limit })
+    }
+}
+
+/// Splits a comma-separated parameter; empty items are ignored.
+pub fn split_list(field: &str, value: Option<&str>, max: usize) -> Result<Vec<String>, AppError> {
+    let items: Vec<String> = value
+        .unwrap_or_default()
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect();
+    if items.len() > max {
+        return Err(AppError::bad_param(field, format!("at most {max} values")));
+    }
+    Ok(items)
+}
+
+/// For responses whose ETag is their content hash alone.
+pub fn no_version<T>(_: &T) -> Option<i32> {
+    None
+}
+
+/// Every documented path with its methods, to tell a wrong method (405) from an unknown
+/// path (404).
+#[derive(Debug, Default)]
+pub struct RouteTable(Vec<(ResourceDef, Vec<&'static str>)>);
+
+impl RouteTable {
+    pub fn from_openapi(doc: &OpenApi) -> Self {
+        let routes = doc
+            .paths
+            .paths
+            .iter()
+            .map(|(path, item)| {
+                let methods = [
+                    ("GET", item.get.is_some()),
+                    ("POST", item.post.is_some()),
+                    ("PUT", item.put.is_some()),
+                    ("PATCH", item.patch.is_some()),
+                    ("DELETE", item.delete.is_some()),
+                ]
+                .into_iter()
+                .filter_map(|(method, present)| present.then_some(method))
+                .collect();
+                (ResourceDef::new(path.as_str()), methods)
+            })
+            .collect();
+        Self(routes)
+    }
+
+    fn allowed(&self, path: &str) -> Option<&[&'static str]> {
+        self.0
+            .iter()
+            .find(|(def, _)| def.is_match(path))
+            .map(|(_, methods)| methods.as_slice())
+    }
+}
+
+/// What no route took: 405 with `Allow` if the path exists, 404 otherwise.
+pub async fn fallback(req: HttpRequest, state: Data<AppState>) -> Result<HttpResponse, AppError> {
+    Err(match state.routes.allowed(req.path()) {
+        Some(methods) => AppError::MethodNotAllowed {
+            method: req.method().to_string(),
+            allowed: methods.iter().map(|m| (*m).to_owned()).collect(),
+        },
+        None => AppError::NotFound("route"),
+    })
+}

@@ -1,0 +1,205 @@
+//! Data access: backend selection, the connection pool, embedded migrations, the schema and
+//! one module of queries per table. Nothing here knows about HTTP.
+
+pub mod articles;
+mod conn;
+pub mod schema;
+pub mod tags;
+pub mod users;
+
+use std::time::Duration;
+
+use diesel::connection::SimpleConnection;
+use diesel::prelude::*;
+use diesel::r2d2::{self, CustomizeConnection, ManageConnection, R2D2Connection};
+use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+
+pub use conn::{DbConn, MultiBackend};
+
+use crate::error::AppError;
+
+const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
+
+/// Which database a URL points at. Decided by the scheme alone, so a typo never silently
+/// becomes a new SQLite file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// A parsed database URL.
+#[derive(Debug, Clone)]
+pub struct DatabaseUrl {
+    pub backend: Backend,
+    /// What the driver is given: a file path for SQLite, the URL itself for PostgreSQL.
+    target: String,
+}
+
+impl DatabaseUrl {
+    pub fn parse(url: &str) -> Result<Self, String> {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            return Ok(Self {
+                backend: Backend::Postgres,
+                target: url.to_owned(),
+            });
+        }
+        match url
+            .strip_prefix("sqlite://")
+            .or_else(|| url.strip_prefix("sqlite:"))
+        {
+            Some("") => Err("the SQLite URL names no file (sqlite://path/to/folio.db)".into()),
+            Some(path) => Ok(Self {
+                backend: Backend::Sqlite,
+                target: path.to_owned(),
+            }),
+            None => Err(format!(
+                "unsupported database URL {url:?}: use sqlite://path or postgres://user@host/db"
+            )),
+        }
+    }
+
+    fn connect(&self) -> ConnectionResult<DbConn> {
+        match self.backend {
+            Backend::Postgres => PgConnection::establish(&self.target).map(DbConn::Postgres),
+            Backend::Sqlite => SqliteConnection::establish(&self.target).map(DbConn::Sqlite),
+        }
+    }
+}
+
+/// Connects by scheme and reports the driver's own error (diesel's generic `establish` on a
+/// `MultiConnection` tries each backend in turn and hides why PostgreSQL failed).
+#[derive(Debug)]
+struct Manager(DatabaseUrl);
+
+impl ManageConnection for Manager {
+    type Connection = DbConn;
+    type Error = r2d2::Error;
+
+    fn connect(&self) -> Result<DbConn, r2d2::Error> {
+        self.0.connect().map_err(r2d2::Error::ConnectionError)
+    }
+
+    fn is_valid(&self, conn: &mut DbConn) -> Result<(), r2d2::Error> {
+        conn.ping().map_err(r2d2::Error::QueryError)
+    }
+
+    fn has_broken(&self, conn: &mut DbConn) -> bool {
+        conn.is_broken()
+    }
+}
+
+/// Per-connection SQLite settings. WAL is a property of the file and is set once in `migrate`;
+/// setting it here from several connections at once fails with "database is locked".
+#[derive(Debug)]
+struct SqliteSettings;
+
+impl CustomizeConnection<DbConn, r2d2::Error> for SqliteSettings {
+    fn on_acquire(&self, conn: &mut DbConn) -> Result<(), r2d2::Error> {
+        if let DbConn::Sqlite(c) = conn {
+            c.batch_execute(
+                "PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;",
+            )
+            .map_err(r2d2::Error::QueryError)?;
+        }
+        Ok(())
+    }
+}
+
+/// Pool sizing and timeouts.
+#[derive(Debug, Clone)]
+pub struct PoolOptions {
+    pub max_size: u32,
+    /// How long a request waits for a connection before it gets a 503.
+    pub acquire_timeout: Duration,
+}
+
+/// The connection pool. `run` is the only way handlers reach the database.
+#[derive(Clone)]
+pub struct Pool {
+    inner: r2d2::Pool<Manager>,
+    pub backend: Backend,
+}
+
+impl Pool {
+    /// Builds the pool without waiting for the database, so the server can start (and report
+    /// not-ready) while the database is down.
+    pub fn new(url: &DatabaseUrl, options: &PoolOptions) -> Result<Self, AppError> {
+        let inner = r2d2::Pool::builder()
+            .max_size(options.max_size)
+            .min_idle(Some(1))
+            .connection_timeout(options.acquire_timeout)
+            .connection_customizer(Box::new(SqliteSettings))
+            .build_unchecked(Manager(url.clone()));
+        Ok(Self {
+            inner,
+            backend: url.backend,
+        })
+    }
+
+    /// Checks out a connection, blocking at most the acquire timeout.
+    fn get(&self) -> Result<r2d2::PooledConnection<Manager>, AppError> {
+        self.inner.get().map_err(|e| {
+            tracing::warn!(error = %e, "database connection unavailable");
+            AppError::Unavailable
+        })
+    }
+
+    /// Runs blocking database work on the blocking thread pool, never on an async worker.
+    pub async fn run<T, F>(&self, work: F) -> Result<T, AppError>
+    where
+        F: FnOnce(&mut DbConn) -> Result<T, AppError> + Send + 'static,
+        T: Send + 'static,
+    {
+        let pool = self.clone();
+        let span = tracing::Span::current();
+        actix_web::rt::task::spawn_blocking(move || {
+            let _entered = span.enter();
+            let mut conn = pool.get()?;
+            work(&mut conn)
+        })
+        .await
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("blocking task failed: {e}")))?
+    }
+}
+
+/// Opens one connection, applies pending migrations and returns their names.
+pub fn migrate(url: &DatabaseUrl) -> anyhow::Result<Vec<String>> {
+    let mut conn = url.connect()?;
+    let applied = match &mut conn {
+        DbConn::Postgres(c) => c.run_pending_migrations(POSTGRES_MIGRATIONS),
+        DbConn::Sqlite(c) => {
+            c.batch_execute("PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON;")?;
+            c.run_pending_migrations(SQLITE_MIGRATIONS)
+        }
+    }
+    .map_err(|e| anyhow::anyhow!("migration failed: {e}"))?;
+    Ok(applied.iter().map(ToString::to_string).collect())
+}
+
+/// Reverts every migration (used by the migration round-trip test).
+pub fn revert_all(url: &DatabaseUrl) -> anyhow::Result<()> {
+    let mut conn = url.connect()?;
+    match &mut conn {
+        DbConn::Postgres(c) => c.revert_all_migrations(POSTGRES_MIGRATIONS).map(drop),
+        DbConn::Sqlite(c) => c.revert_all_migrations(SQLITE_MIGRATIONS).map(drop),
+    }
+    .map_err(|e| anyhow::anyhow!("revert failed: {e}"))
+}
+
+/// Opens a single connection outside the pool (CLI commands).
+pub fn connect(url: &DatabaseUrl) -> anyhow::Result<DbConn> {
+    let mut conn = url.connect()?;
+    if let DbConn::Sqlite(c) = &mut conn {
+        c.batch_execute("PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;")?;
+    }
+    Ok(conn)
+}
+
+/// The current time as stored: UTC, microseconds (PostgreSQL's precision), so values
+/// compare equal after a round trip on both backends.
+pub fn now() -> chrono::NaiveDateTime {
+    use chrono::SubsecRound;
+    chrono::Utc::now().naive_utc().trunc_subsecs(6)
+}

@@ -1,0 +1,82 @@
+//! The one hand-written schema both backends share: ids are `BigInt`, times are UTC
+//! `Timestamp`s, enums are `Text`. Each backend's migrations must produce exactly this.
+
+diesel::table! {
+    users (id) {
+        id -> BigInt,
+        email -> Text,
+        slug -> Text,
+        name -> Text,
+        bio -> Text,
+        avatar -> Nullable<Text>,
+        role -> Text,
+        password_hash -> Nullable<Text>,
+        disabled -> Bool,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    articles (id) {
+        id -> BigInt,
+        slug -> Text,
+        title -> Text,
+        excerpt -> Text,
+        body_markdown -> Text,
+        body_html -> Text,
+        feature_image -> Nullable<Text>,
+        status -> Text,
+        published_at -> Nullable<Timestamp>,
+        author_id -> BigInt,
+        reading_time -> Integer,
+        version -> Integer,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    tags (id) {
+        id -> BigInt,
+        slug -> Text,
+        name -> Text,
+        description -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    article_tags (article_id, tag_id) {
+        article_id -> BigInt,
+        tag_id -> BigInt,
+    }
+}
+
+diesel::table! {
+    refresh_tokens (id) {
+        id -> BigInt,
+        user_id -> BigInt,
+        token_hash -> Text,
+        family -> Text,
+        expires_at -> Timestamp,
+        used_at -> Nullable<Timestamp>,
+        revoked_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    settings (key) {
+        key -> Text,
+        value -> Text,
+    }
+}
+
+diesel::joinable!(articles -> users (author_id));
+diesel::joinable!(article_tags -> articles (article_id));
+diesel::joinable!(article_tags -> tags (tag_id));
+diesel::joinable!(refresh_tokens -> users (user_id));
+
+diesel::allow_tables_to_appear_in_same_query!(users, articles, tags, article_tags, refresh_tokens);

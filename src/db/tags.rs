@@ -1,0 +1,111 @@
+//! Queries on `tags` and `article_tags`.
+
+use std::collections::HashMap;
+
+use chrono::NaiveDateTime;
+use diesel::dsl::count_star;
+use diesel::prelude::*;
+
+use super::DbConn;
+use super::schema::{article_tags, articles, tags};
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = tags)]
+pub struct TagRow {
+    pub id: i64,
+    pub slug: String,
+    pub name: String,
+    pub description: String,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = tags)]
+pub struct NewTag<'a> {
+    pub slug: &'a str,
+    pub name: &'a str,
+    pub description: &'a str,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+/// The order of a tag list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TagOrder {
+    Name,
+    Slug,
+}
+
+pub fn find(conn: &mut DbConn, id: i64) -> QueryResult<Option<TagRow>> {
+    tags::table
+        .find(id)
+        .select(TagRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn find_by_slug(conn: &mut DbConn, slug: &str) -> QueryResult<Option<TagRow>> {
+    tags::table
+        .filter(tags::slug.eq(slug))
+        .select(TagRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// Ids of the tags with these slugs; unknown slugs are simply absent.
+pub fn ids_by_slugs(conn: &mut DbConn, slugs: &[String]) -> QueryResult<Vec<i64>> {
+    tags::table
+        .filter(tags::slug.eq_any(slugs))
+        .select(tags::id)
+        .load(conn)
+}
+
+pub fn count(conn: &mut DbConn) -> QueryResult<i64> {
+    tags::table.count().get_result(conn)
+}
+
+pub fn list(
+    conn: &mut DbConn,
+    order: TagOrder,
+    limit: i64,
+    offset: i64,
+) -> QueryResult<Vec<TagRow>> {
+    let query = tags::table
+        .select(TagRow::as_select())
+        .limit(limit)
+        .offset(offset)
+        .into_boxed();
+    let query = match order {
+        TagOrder::Name => query.order((tags::name.asc(), tags::id.asc())),
+        TagOrder::Slug => query.order((tags::slug.asc(), tags::id.asc())),
+    };
+    query.load(conn)
+}
+
+/// How many articles visible to the public at `now` carry each of these tags.
+pub fn published_counts(
+    conn: &mut DbConn,
+    tag_ids: &[i64],
+    now: NaiveDateTime,
+) -> QueryResult<HashMap<i64, i64>> {
+    let rows: Vec<(i64, i64)> = article_tags::table
+        .inner_join(articles::table)
+        .filter(article_tags::tag_id.eq_any(tag_ids))
+        .filter(articles::status.eq("published"))
+        .filter(articles::published_at.le(now))
+        .group_by(article_tags::tag_id)
+        .select((article_tags::tag_id, count_star()))
+        .load(conn)?;
+    Ok(rows.into_iter().collect())
+}
+
+/// The tags of each of these articles, in one query, ordered by tag name.
+pub fn for_articles(conn: &mut DbConn, article_ids: &[i64]) -> QueryResult<Vec<(i64, TagRow)>> {
+    article_tags::table
+        .inner_join(tags::table)
+        .filter(article_tags::article_id.eq_any(article_ids))
+        .order((article_tags::article_id, tags::name, tags::id))
+        .select((article_tags::article_id, TagRow::as_select()))
+        .load(conn)
+}

@@ -1,0 +1,142 @@
+//! Queries on `users`, who are also the public authors.
+
+use std::collections::HashMap;
+
+use chrono::NaiveDateTime;
+use diesel::dsl::count_star;
+use diesel::prelude::*;
+
+use super::DbConn;
+use super::schema::{articles, users};
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = users)]
+pub struct UserRow {
+    pub id: i64,
+    pub email: String,
+    pub slug: String,
+    pub name: String,
+    pub bio: String,
+    pub avatar: Option<String>,
+    pub role: String,
+    pub password_hash: Option<String>,
+    pub disabled: bool,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = users)]
+pub struct NewUser<'a> {
+    pub email: &'a str,
+    pub slug: &'a str,
+    pub name: &'a str,
+    pub bio: &'a str,
+    pub avatar: Option<&'a str>,
+    pub role: &'a str,
+    pub password_hash: Option<&'a str>,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+/// The public face of a user: what readers see as the author.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = users)]
+pub struct AuthorRow {
+    pub id: i64,
+    pub slug: String,
+    pub name: String,
+    pub bio: String,
+    pub avatar: Option<String>,
+}
+
+/// Only users with at least one article visible at `now` are public authors.
+#[diesel::dsl::auto_type(no_type_alias)]
+fn has_published(now: NaiveDateTime) -> _ {
+    diesel::dsl::exists(
+        articles::table
+            .filter(articles::author_id.eq(users::id))
+            .filter(articles::status.eq("published"))
+            .filter(articles::published_at.le(now)),
+    )
+}
+
+pub fn find_author(
+    conn: &mut DbConn,
+    id: i64,
+    now: NaiveDateTime,
+) -> QueryResult<Option<AuthorRow>> {
+    users::table
+        .find(id)
+        .filter(has_published(now))
+        .select(AuthorRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn find_author_by_slug(
+    conn: &mut DbConn,
+    slug: &str,
+    now: NaiveDateTime,
+) -> QueryResult<Option<AuthorRow>> {
+    users::table
+        .filter(users::slug.eq(slug))
+        .filter(has_published(now))
+        .select(AuthorRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn count_authors(conn: &mut DbConn, now: NaiveDateTime) -> QueryResult<i64> {
+    users::table
+        .filter(has_published(now))
+        .count()
+        .get_result(conn)
+}
+
+pub fn list_authors(
+    conn: &mut DbConn,
+    now: NaiveDateTime,
+    limit: i64,
+    offset: i64,
+) -> QueryResult<Vec<AuthorRow>> {
+    users::table
+        .filter(has_published(now))
+        .order((users::name.asc(), users::id.asc()))
+        .limit(limit)
+        .offset(offset)
+        .select(AuthorRow::as_select())
+        .load(conn)
+}
+
+/// Ids of the users with these slugs; unknown slugs are simply absent.
+pub fn ids_by_slugs(conn: &mut DbConn, slugs: &[String]) -> QueryResult<Vec<i64>> {
+    users::table
+        .filter(users::slug.eq_any(slugs))
+        .select(users::id)
+        .load(conn)
+}
+
+/// How many articles visible at `now` each of these authors has.
+pub fn published_counts(
+    conn: &mut DbConn,
+    author_ids: &[i64],
+    now: NaiveDateTime,
+) -> QueryResult<HashMap<i64, i64>> {
+    let rows: Vec<(i64, i64)> = articles::table
+        .filter(articles::author_id.eq_any(author_ids))
+        .filter(articles::status.eq("published"))
+        .filter(articles::published_at.le(now))
+        .group_by(articles::author_id)
+        .select((articles::author_id, count_star()))
+        .load(conn)?;
+    Ok(rows.into_iter().collect())
+}
+
+/// Author profiles for these ids, in one query.
+pub fn authors_by_ids(conn: &mut DbConn, ids: &[i64]) -> QueryResult<Vec<AuthorRow>> {
+    users::table
+        .filter(users::id.eq_any(ids))
+        .select(AuthorRow::as_select())
+        .load(conn)
+}

@@ -1,0 +1,17 @@
+//! Folio: a headless content API. `api` (HTTP) calls `service` (rules), which calls `db`
+//! (data). `server` wires them together; `cli` is the binary's entry point.
+
+pub mod api;
+pub mod cli;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod openapi;
+pub mod seed;
+pub mod server;
+pub mod service;
+pub mod state;
+pub mod telemetry;
+
+pub use config::Config;
+pub use server::Application;

@@ -1,0 +1,100 @@
+//! Building and running the HTTP server.
+
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::dev::Server;
+use actix_web::middleware::{Compress, from_fn};
+use actix_web::web::{self, Data};
+use actix_web::{App, HttpServer};
+use utoipa_actix_web::AppExt;
+use utoipa_swagger_ui::SwaggerUi;
+
+use crate::api::read_cache::ReadCache;
+use crate::api::{self, RouteTable, middleware::request_context, problem};
+use crate::config::Config;
+use crate::db::{self, DatabaseUrl, Pool, PoolOptions};
+use crate::state::AppState;
+
+/// Largest JSON body accepted; more is a 413.
+const MAX_JSON_BYTES: usize = 1024 * 1024;
+
+/// A bound, not yet running server.
+pub struct Application {
+    server: Server,
+    port: u16,
+}
+
+impl Application {
+    /// Migrates the database, binds the listener and prepares the workers.
+    pub fn build(config: Config) -> anyhow::Result<Self> {
+        let url = DatabaseUrl::parse(&config.database_url).map_err(anyhow::Error::msg)?;
+        for name in db::migrate(&url)? {
+            tracing::info!(migration = %name, "applied migration");
+        }
+        let pool = Pool::new(
+            &url,
+            &PoolOptions {
+                max_size: config.db_pool_size,
+                acquire_timeout: config.db_acquire_timeout(),
+            },
+        )?;
+        let doc = crate::openapi::document();
+        let state = AppState {
+            db: pool,
+            cache: ReadCache::new(
+                config.read_cache_entries,
+                Duration::from_millis(config.read_cache_ttl_ms),
+                config.cache_max_age,
+            ),
+            routes: Arc::new(RouteTable::from_openapi(&doc)),
+            config: Arc::new(config),
+        };
+        let listener = TcpListener::bind(state.config.bind)?;
+        let port = listener.local_addr()?.port();
+        let workers = state.config.workers;
+        let state = Data::new(state);
+        let mut server = HttpServer::new(move || {
+            App::new()
+                .into_utoipa_app()
+                .app_data(state.clone())
+                .app_data(
+                    web::JsonConfig::default()
+                        .limit(MAX_JSON_BYTES)
+                        .error_handler(problem::json_error),
+                )
+                .app_data(web::PathConfig::default().error_handler(problem::path_error))
+                .configure(api::configure)
+                .into_app()
+                .service(
+                    SwaggerUi::new("/swagger-ui/{_:.*}")
+                        .url("/api-docs/openapi.json", doc.clone())
+                        .config(utoipa_swagger_ui::Config::default().validator_url("none")),
+                )
+                .service(web::redirect("/swagger-ui", "/swagger-ui/"))
+                .default_service(web::to(api::fallback))
+                .wrap(Compress::default())
+                .wrap(from_fn(request_context))
+        })
+        .shutdown_timeout(10)
+        .listen(listener)?;
+        if let Some(workers) = workers {
+            server = server.workers(workers);
+        }
+        tracing::info!(address = %format!("http://127.0.0.1:{port}"), "listening");
+        Ok(Self {
+            server: server.run(),
+            port,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Serves until SIGINT or SIGTERM, then drains in-flight requests.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}

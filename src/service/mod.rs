@@ -1,0 +1,43 @@
+//! Business rules: who sees what, how lists are filtered and paged, how content is derived.
+//! Functions here are synchronous, take `&mut DbConn`, and never see actix types.
+
+pub mod articles;
+pub mod authors;
+pub mod markdown;
+pub mod pagination;
+pub mod tags;
+
+use chrono::{DateTime, NaiveDateTime, Utc};
+
+/// Stored times are naive UTC; everything above the `db` layer speaks `DateTime<Utc>`.
+pub(crate) fn utc(t: NaiveDateTime) -> DateTime<Utc> {
+    t.and_utc()
+}
+
+/// Page arithmetic shared by every numbered list.
+#[derive(Debug, Clone, Copy)]
+pub struct PageRequest {
+    /// 1-based.
+    pub page: i64,
+    pub limit: i64,
+}
+
+impl PageRequest {
+    pub fn offset(self) -> i64 {
+        (self.page - 1).saturating_mul(self.limit)
+    }
+
+    pub fn pages(self, total: i64) -> i64 {
+        (total + self.limit - 1) / self.limit
+    }
+}
+
+/// One page of a numbered list.
+#[derive(Debug, Clone)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub total: i64,
+    pub page: i64,
+    pub pages: i64,
+    pub limit: i64,
+}
