@@ -23,7 +23,11 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Apply migrations and serve the API (the default).
-    Serve,
+    Serve {
+        /// On an empty database, first fill it with demo content.
+        #[arg(long)]
+        demo: bool,
+    },
     /// Apply pending migrations and exit.
     Migrate,
     /// Fill an empty database with deterministic demo content.
@@ -36,7 +40,7 @@ enum Command {
 pub fn run() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let config = cli.config;
-    match cli.command.unwrap_or(Command::Serve) {
+    match cli.command.unwrap_or(Command::Serve { demo: false }) {
         Command::Openapi => {
             print!("{}", crate::openapi::document_json());
             Ok(())
@@ -60,8 +64,15 @@ pub fn run() -> anyhow::Result<()> {
             );
             Ok(())
         }
-        Command::Serve => {
+        Command::Serve { demo } => {
             telemetry::init(&config.log, &config.log_format);
+            if demo {
+                let url = DatabaseUrl::parse(&config.database_url).map_err(anyhow::Error::msg)?;
+                if crate::seed::is_empty(&url)? {
+                    tracing::info!("empty database: adding demo content");
+                    crate::seed::run(&url, &SeedOptions::demo(), false)?;
+                }
+            }
             actix_web::rt::System::new().block_on(async move {
                 Application::build(config)?.run_until_stopped().await?;
                 Ok(())

@@ -32,6 +32,20 @@ pub struct SeedOptions {
     pub seed: u64,
 }
 
+impl SeedOptions {
+    /// What `folio serve --demo` adds to an empty database.
+    pub fn demo() -> Self {
+        Self { articles: 200, tags: 16, authors: 6, seed: 42 }
+    }
+}
+
+/// Whether the database has no articles yet (migrating it first).
+pub fn is_empty(url: &DatabaseUrl) -> anyhow::Result<bool> {
+    db::migrate(url)?;
+    let count: i64 = articles::table.count().get_result(&mut db::connect(url)?)?;
+    Ok(count == 0)
+}
+
 /// Articles written per transaction.
 const BATCH: usize = 500;
 

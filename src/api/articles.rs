@@ -132,13 +132,13 @@ impl ArticleListQuery {
         {
             return Err(AppError::bad_param("q", "must be at most 200 characters"));
         }
-        if let (Some(after), Some(before)) = (self.published_after, self.published_before) {
-            if after >= before {
-                return Err(AppError::bad_param(
-                    "published_before",
-                    "must be later than published_after",
-                ));
-            }
+        if let (Some(after), Some(before)) = (self.published_after, self.published_before)
+            && after >= before
+        {
+            return Err(AppError::bad_param(
+                "published_before",
+                "must be later than published_after",
+            ));
         }
         Ok(ArticleQuery {
             status,

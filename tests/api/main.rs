@@ -1,0 +1,18 @@
+//! HTTP-level integration tests. Every test runs on SQLite, and on PostgreSQL too when
+//! FOLIO_TEST_POSTGRES_URL is set.
+
+#![expect(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    reason = "a test should fail loudly at the first surprise, helpers included"
+)]
+
+mod article_lists;
+mod corpus;
+mod errors;
+mod helpers;
+mod http;
+mod migrations;
+mod openapi;
+mod reads;
