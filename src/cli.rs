@@ -34,6 +34,37 @@ enum Command {
     Seed(SeedOptions),
     /// Print the OpenAPI document.
     Openapi,
+    /// Manage users from the command line.
+    #[command(subcommand)]
+    User(UserCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum UserCommand {
+    /// Create a user; the password is asked for, or read from stdin with --password-stdin.
+    Create {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        name: String,
+        #[arg(long, value_parser = ["contributor", "author", "editor", "admin"])]
+        role: String,
+        /// Read the password from the first line of stdin instead of prompting.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+}
+
+fn read_password(from_stdin: bool) -> anyhow::Result<String> {
+    if from_stdin {
+        let mut line = String::new();
+        std::io::stdin().read_line(&mut line)?;
+        return Ok(line.trim_end_matches(['\r', '\n']).to_owned());
+    }
+    let first = rpassword::prompt_password("Password: ")?;
+    let second = rpassword::prompt_password("Again: ")?;
+    anyhow::ensure!(first == second, "the passwords differ");
+    Ok(first)
 }
 
 /// Runs the command line; the binary's `main` only reports the error.
@@ -43,6 +74,28 @@ pub fn run() -> anyhow::Result<()> {
     match cli.command.unwrap_or(Command::Serve { demo: false }) {
         Command::Openapi => {
             print!("{}", crate::openapi::document_json());
+            Ok(())
+        }
+        Command::User(UserCommand::Create {
+            email,
+            name,
+            role,
+            password_stdin,
+        }) => {
+            telemetry::init(&config.log, &config.log_format);
+            let url = DatabaseUrl::parse(&config.database_url).map_err(anyhow::Error::msg)?;
+            crate::db::migrate(&url)?;
+            let password = read_password(password_stdin)?;
+            let role = crate::auth::Role::parse(&role)
+                .ok_or_else(|| anyhow::anyhow!("unknown role {role}"))?;
+            let user = crate::bootstrap::create_user(
+                &mut crate::db::connect(&url)?,
+                &email,
+                &name,
+                role,
+                &password,
+            )?;
+            println!("created {} {} (id {})", user.role, user.email, user.id);
             Ok(())
         }
         Command::Migrate => {
@@ -71,6 +124,14 @@ pub fn run() -> anyhow::Result<()> {
                 if crate::seed::is_empty(&url)? {
                     tracing::info!("empty database: adding demo content");
                     crate::seed::run(&url, &SeedOptions::demo(), false)?;
+                    let mut conn = crate::db::connect(&url)?;
+                    crate::bootstrap::admin_from_config(&mut conn, &config)?;
+                    if let Some((email, password)) = crate::bootstrap::demo_admin(&mut conn)? {
+                        // Shown once: only the hash is stored.
+                        println!(
+                            "\nDemo admin: {email}\nPassword:   {password}\n(shown only now)\n"
+                        );
+                    }
                 }
             }
             actix_web::rt::System::new().block_on(async move {

@@ -36,9 +36,38 @@ pub struct Config {
     #[arg(long, env = "FOLIO_READ_CACHE_TTL_MS", default_value_t = 1000)]
     pub read_cache_ttl_ms: u64,
 
-    /// How many anonymous responses the in-memory cache holds at most.
+    /// Milliseconds a list total is reused across the pages of the same filter (0: count
+    /// every time).
+    #[arg(long, env = "FOLIO_COUNT_CACHE_TTL_MS", default_value_t = 1000)]
+    pub count_cache_ttl_ms: u64,
+
+    /// How many anonymous responses (and list totals) the in-memory caches hold at most.
     #[arg(long, env = "FOLIO_READ_CACHE_ENTRIES", default_value_t = 10_000)]
     pub read_cache_entries: usize,
+
+    /// HMAC secret for access tokens, at least 32 bytes. Without it Folio generates one once
+    /// and keeps it in the database, so tokens survive restarts and all instances agree.
+    #[arg(long, env = "FOLIO_JWT_SECRET", hide_env_values = true)]
+    pub jwt_secret: Option<Secret>,
+
+    /// Lifetime of an access token, in seconds.
+    #[arg(long, env = "FOLIO_ACCESS_TOKEN_TTL_SECS", default_value_t = 900)]
+    pub access_token_ttl_secs: u64,
+
+    /// Lifetime of a refresh token, in days.
+    #[arg(long, env = "FOLIO_REFRESH_TOKEN_TTL_DAYS", default_value_t = 30)]
+    pub refresh_token_ttl_days: u64,
+
+    /// `iss` and `aud` of access tokens; tokens with others are refused.
+    #[arg(long, env = "FOLIO_JWT_ISSUER", default_value = "folio")]
+    pub jwt_issuer: String,
+
+    /// With FOLIO_ADMIN_PASSWORD: the admin created at start when the database has none.
+    #[arg(long, env = "FOLIO_ADMIN_EMAIL")]
+    pub admin_email: Option<String>,
+
+    #[arg(long, env = "FOLIO_ADMIN_PASSWORD", hide_env_values = true)]
+    pub admin_password: Option<Secret>,
 
     /// Log filter, in tracing's EnvFilter syntax (`info`, `folio=debug,warn`).
     #[arg(long, env = "FOLIO_LOG", default_value = "info")]
@@ -62,12 +91,49 @@ impl Config {
             cache_max_age: 60,
             read_cache_ttl_ms: 0,
             read_cache_entries: 0,
+            count_cache_ttl_ms: 0,
             log: "warn".into(),
             log_format: "text".into(),
+            jwt_secret: None,
+            access_token_ttl_secs: 900,
+            refresh_token_ttl_days: 30,
+            jwt_issuer: "folio".into(),
+            admin_email: None,
+            admin_password: None,
         }
     }
 
     pub fn db_acquire_timeout(&self) -> Duration {
         Duration::from_millis(self.db_acquire_timeout_ms)
+    }
+}
+
+/// A value that must not show up in logs or `Debug` output.
+#[derive(Clone)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::str::FromStr for Secret {
+    type Err = std::convert::Infallible;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(Self(s.to_owned()))
+    }
+}
+
+impl From<&str> for Secret {
+    fn from(s: &str) -> Self {
+        Self(s.to_owned())
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(***)")
     }
 }

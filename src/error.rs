@@ -51,6 +51,8 @@ pub enum AppError {
     PayloadTooLarge,
     #[error("unsupported content type")]
     UnsupportedMediaType,
+    #[error("too many attempts; retry in {retry_after_secs} s")]
+    TooManyRequests { retry_after_secs: u64 },
     #[error("database unavailable")]
     Unavailable,
     #[error(transparent)]

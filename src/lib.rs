@@ -2,6 +2,9 @@
 //! (data). `server` wires them together; `cli` is the binary's entry point.
 
 pub mod api;
+pub mod auth;
+pub mod bootstrap;
+pub mod cache;
 pub mod cli;
 pub mod config;
 pub mod db;

@@ -13,14 +13,36 @@ use utoipa_actix_web::AppExt;
             Errors are `application/problem+json` (RFC 9457).",
         license(name = "MIT", identifier = "MIT"),
     ),
+    modifiers(&BearerScheme),
     tags(
-        (name = "articles", description = "Articles: public reads"),
-        (name = "tags", description = "Tags and their published article counts"),
+        (name = "articles", description = "Articles: public reads, and writes by role"),
+        (name = "tags", description = "Tags and their published article counts; managed by editors"),
         (name = "authors", description = "Public author profiles"),
+        (name = "auth", description = "Sign in, refresh and sign out"),
+        (name = "users", description = "User management (admin)"),
+        (name = "me", description = "Your own profile"),
         (name = "health", description = "Liveness and readiness probes"),
     )
 )]
 struct ApiDoc;
+
+/// `Authorization: Bearer <access token>`, so Swagger UI's "Authorize" fills it in.
+struct BearerScheme;
+
+impl utoipa::Modify for BearerScheme {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let scheme = HttpBuilder::new()
+            .scheme(HttpAuthScheme::Bearer)
+            .bearer_format("JWT")
+            .description(Some("An access token from POST /api/v1/auth/login"))
+            .build();
+        openapi
+            .components
+            .get_or_insert_with(Default::default)
+            .add_security_scheme("bearer", SecurityScheme::Http(scheme));
+    }
+}
 
 /// Builds the complete document from the code.
 pub fn document() -> utoipa::openapi::OpenApi {

@@ -35,7 +35,12 @@ pub struct SeedOptions {
 impl SeedOptions {
     /// What `folio serve --demo` adds to an empty database.
     pub fn demo() -> Self {
-        Self { articles: 200, tags: 16, authors: 6, seed: 42 }
+        Self {
+            articles: 200,
+            tags: 16,
+            authors: 6,
+            seed: 42,
+        }
     }
 }
 
@@ -124,8 +129,10 @@ pub fn run(url: &DatabaseUrl, options: &SeedOptions, show_progress: bool) -> any
         Ok(())
     })?;
     progress.finish();
+    // Fresh statistics for the planner; on PostgreSQL, VACUUM also sets the visibility map
+    // that lets counts be answered from indexes alone.
     if let DbConn::Postgres(c) = &mut conn {
-        diesel::sql_query("ANALYZE").execute(c)?;
+        diesel::sql_query("VACUUM ANALYZE").execute(c)?;
     } else if let DbConn::Sqlite(c) = &mut conn {
         diesel::sql_query("ANALYZE").execute(c)?;
     }

@@ -11,8 +11,13 @@ use actix_web::{App, HttpServer};
 use utoipa_actix_web::AppExt;
 use utoipa_swagger_ui::SwaggerUi;
 
+use crate::api::auth::LoginLimiter;
 use crate::api::read_cache::ReadCache;
 use crate::api::{self, RouteTable, middleware::request_context, problem};
+use crate::auth::password::PasswordWorker;
+use crate::auth::token::TokenKeys;
+use crate::bootstrap;
+use crate::cache::{Generation, TtlCache};
 use crate::config::Config;
 use crate::db::{self, DatabaseUrl, Pool, PoolOptions};
 use crate::state::AppState;
@@ -33,6 +38,18 @@ impl Application {
         for name in db::migrate(&url)? {
             tracing::info!(migration = %name, "applied migration");
         }
+        let secret = {
+            let mut conn = db::connect(&url)?;
+            bootstrap::admin_from_config(&mut conn, &config)?;
+            bootstrap::signing_secret(&mut conn, config.jwt_secret.as_ref())?
+        };
+        let tokens = TokenKeys::new(
+            &secret,
+            &config.jwt_issuer,
+            &config.jwt_issuer,
+            Duration::from_secs(config.access_token_ttl_secs),
+            Duration::from_secs(config.refresh_token_ttl_days * 24 * 3600),
+        );
         let pool = Pool::new(
             &url,
             &PoolOptions {
@@ -41,14 +58,27 @@ impl Application {
             },
         )?;
         let doc = crate::openapi::document();
+        let generation = Generation::default();
         let state = AppState {
             db: pool,
             cache: ReadCache::new(
-                config.read_cache_entries,
-                Duration::from_millis(config.read_cache_ttl_ms),
+                TtlCache::new(
+                    config.read_cache_entries,
+                    Duration::from_millis(config.read_cache_ttl_ms),
+                    generation.clone(),
+                ),
                 config.cache_max_age,
             ),
+            counts: TtlCache::new(
+                config.read_cache_entries,
+                Duration::from_millis(config.count_cache_ttl_ms),
+                generation.clone(),
+            ),
+            generation,
             routes: Arc::new(RouteTable::from_openapi(&doc)),
+            tokens: Arc::new(tokens),
+            passwords: PasswordWorker::for_this_machine(),
+            login_limiter: Arc::new(LoginLimiter::new()),
             config: Arc::new(config),
         };
         let listener = TcpListener::bind(state.config.bind)?;
@@ -59,11 +89,7 @@ impl Application {
             App::new()
                 .into_utoipa_app()
                 .app_data(state.clone())
-                .app_data(
-                    web::JsonConfig::default()
-                        .limit(MAX_JSON_BYTES)
-                        .error_handler(problem::json_error),
-                )
+                .app_data(web::PayloadConfig::new(MAX_JSON_BYTES))
                 .app_data(web::PathConfig::default().error_handler(problem::path_error))
                 .configure(api::configure)
                 .into_app()

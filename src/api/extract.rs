@@ -1,12 +1,15 @@
 //! Request extractors whose failures are problems that name the culprit.
 
-use std::future::{Ready, ready};
+use std::future::{Future, Ready, ready};
+use std::pin::Pin;
 
 use actix_web::dev::Payload;
-use actix_web::{FromRequest, HttpRequest};
+use actix_web::http::StatusCode;
+use actix_web::web::Bytes;
+use actix_web::{FromRequest, HttpMessage, HttpRequest, mime};
 use serde::de::DeserializeOwned;
 
-use crate::error::AppError;
+use crate::error::{AppError, FieldError};
 
 /// Query parameters parsed strictly: an unknown or repeated parameter, or a value of the
 /// wrong type, is a 400 that names the parameter (actix's `web::Query` does not say which).
@@ -16,6 +19,15 @@ pub struct QueryParams<T>(pub T);
 impl<T> QueryParams<T> {
     pub fn into_inner(self) -> T {
         self.0
+    }
+}
+
+/// The field a serde error is about: its path, or for struct-level errors ("unknown
+/// field `x`", "missing field `y`"), the name serde quotes in the message.
+fn field_of(path: String, message: &str) -> String {
+    match path.as_str() {
+        "." | "?" => message.split('`').nth(1).unwrap_or_default().to_owned(),
+        _ => path,
     }
 }
 
@@ -29,20 +41,102 @@ pub fn parse_query<T: DeserializeOwned>(query: &str) -> Result<T, AppError> {
             .to_string()
             .replacen("unknown field", "unknown query parameter", 1)
             .replacen("duplicate field", "repeated query parameter", 1);
-        // Struct-level errors have no path; serde names the parameter inside the message.
-        let field = match path.as_str() {
-            "." | "?" => message.split('`').nth(1).unwrap_or_default().to_owned(),
-            _ => path,
-        };
-        if field.is_empty() {
-            AppError::BadRequest {
+        match field_of(path, &message) {
+            field if field.is_empty() => AppError::BadRequest {
                 message,
                 field: None,
-            }
-        } else {
-            AppError::bad_param(&field, message)
+            },
+            field => AppError::bad_param(&field, message),
         }
     })
+}
+
+/// A JSON request body. Wrong content type: 415; too large: 413; not JSON: 400; JSON of
+/// the wrong shape (a missing, unknown or mistyped field): 422 naming the field.
+#[derive(Debug)]
+pub struct JsonBody<T>(pub T);
+
+fn is_json(req: &HttpRequest) -> bool {
+    req.mime_type().ok().flatten().is_some_and(|mime| {
+        mime.type_() == mime::APPLICATION
+            && (mime.subtype() == mime::JSON || mime.suffix() == Some(mime::JSON))
+    })
+}
+
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
+    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+    let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|err| {
+        let path = err.path().to_string();
+        let inner = err.into_inner();
+        if inner.is_data() {
+            let message = inner.to_string();
+            let message = message
+                .split(" at line ")
+                .next()
+                .unwrap_or_default()
+                .to_owned();
+            AppError::Invalid(vec![FieldError::new(field_of(path, &message), message)])
+        } else {
+            AppError::BadRequest {
+                message: format!("malformed JSON body: {inner}"),
+                field: None,
+            }
+        }
+    })?;
+    deserializer.end().map_err(|e| AppError::BadRequest {
+        message: format!("malformed JSON body: {e}"),
+        field: None,
+    })?;
+    Ok(value)
+}
+
+impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
+    type Error = AppError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, AppError>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let json = is_json(req);
+        let body = Bytes::from_request(req, payload);
+        Box::pin(async move {
+            if !json {
+                return Err(AppError::UnsupportedMediaType);
+            }
+            let bytes = body
+                .await
+                .map_err(|e| match e.as_response_error().status_code() {
+                    StatusCode::PAYLOAD_TOO_LARGE => AppError::PayloadTooLarge,
+                    _ => AppError::BadRequest {
+                        message: format!("unreadable body: {e}"),
+                        field: None,
+                    },
+                })?;
+            parse_json(&bytes).map(JsonBody)
+        })
+    }
+}
+
+/// The version named by `If-Match`, required on writes that could overwrite someone else's.
+#[derive(Debug, Clone, Copy)]
+pub struct IfMatch(pub i32);
+
+impl FromRequest for IfMatch {
+    type Error = AppError;
+    type Future = Ready<Result<Self, AppError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let Some(value) = req.headers().get(actix_web::http::header::IF_MATCH) else {
+            return ready(Err(AppError::PreconditionRequired));
+        };
+        // The article ETag is "<version>-<hash>". Anything else (`*`, a weak or foreign tag)
+        // names no version, so it cannot match: 412, and nothing is written.
+        let version = value
+            .to_str()
+            .ok()
+            .and_then(|v| v.trim().strip_prefix('"'))
+            .and_then(|v| v.split(['-', '"']).next())
+            .and_then(|v| v.parse().ok());
+        ready(version.map(IfMatch).ok_or(AppError::PreconditionFailed))
+    }
 }
 
 impl<T: DeserializeOwned> FromRequest for QueryParams<T> {

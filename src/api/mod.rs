@@ -2,6 +2,7 @@
 //! service function and map the result; rules live in `service`.
 
 pub mod articles;
+pub mod auth;
 pub mod authors;
 pub mod extract;
 pub mod health;
@@ -9,6 +10,8 @@ pub mod middleware;
 pub mod problem;
 pub mod read_cache;
 pub mod tags;
+pub mod users;
+pub mod validate;
 
 use actix_web::dev::ResourceDef;
 use actix_web::web::Data;
@@ -117,6 +120,30 @@ pub fn split_list(field: &str, value: Option<&str>, max: usize) -> Result<Vec<St
         return Err(AppError::bad_param(field, format!("at most {max} values")));
     }
     Ok(items)
+}
+
+/// The response to a write, or to a read only the caller may see: never stored by shared
+/// caches, with the ETag to send back in `If-Match` and the new resource's `Location`.
+pub fn written<T: Serialize>(
+    status: actix_web::http::StatusCode,
+    value: &T,
+    version: Option<i32>,
+    location: Option<String>,
+) -> Result<HttpResponse, AppError> {
+    let representation = read_cache::Representation::new(value, version)?;
+    let mut response = representation.build(status, read_cache::PRIVATE);
+    if let Some(location) = location {
+        response.insert_header((actix_web::http::header::LOCATION, location));
+    }
+    Ok(response.body(representation.body()))
+}
+
+/// A JSON answer for the caller alone.
+pub fn private_json<T: Serialize>(
+    value: T,
+    version: Option<i32>,
+) -> Result<HttpResponse, AppError> {
+    written(actix_web::http::StatusCode::OK, &value, version, None)
 }
 
 /// For responses whose ETag is their content hash alone.

@@ -49,6 +49,7 @@ impl ResponseError for AppError {
             Self::PreconditionRequired => StatusCode::PRECONDITION_REQUIRED,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -95,6 +96,9 @@ impl ResponseError for AppError {
             Self::Unavailable => {
                 response.insert_header((header::RETRY_AFTER, "5"));
             }
+            Self::TooManyRequests { retry_after_secs } => {
+                response.insert_header((header::RETRY_AFTER, retry_after_secs.to_string()));
+            }
             Self::MethodNotAllowed { allowed, .. } => {
                 if let Ok(value) = HeaderValue::from_str(&allowed.join(", ")) {
                     response.insert_header((header::ALLOW, value));
@@ -104,24 +108,6 @@ impl ResponseError for AppError {
         }
         response.body(serde_json::to_vec(&body).unwrap_or_default())
     }
-}
-
-/// Turns actix's own rejections of a JSON body into problems.
-pub fn json_error(err: actix_web::error::JsonPayloadError, _: &HttpRequest) -> actix_web::Error {
-    use actix_web::error::JsonPayloadError as E;
-    match err {
-        E::OverflowKnownLength { .. } | E::Overflow { .. } => AppError::PayloadTooLarge,
-        E::ContentType => AppError::UnsupportedMediaType,
-        E::Deserialize(e) if e.is_data() => AppError::BadRequest {
-            message: format!("the body does not match the expected shape: {e}"),
-            field: None,
-        },
-        other => AppError::BadRequest {
-            message: format!("malformed JSON body: {other}"),
-            field: None,
-        },
-    }
-    .into()
 }
 
 /// A path segment that does not parse (`/articles/abc`) names the segment.

@@ -1,23 +1,20 @@
 //! Anonymous reads: serialized once, served with a strong ETag and `Cache-Control: public`,
-//! answered with 304 when the client already has them, and kept briefly in memory.
-//!
-//! The in-memory copy is bounded in staleness by a short TTL (writes on other instances and
-//! scheduled articles going live are seen within it) and dropped at once by this instance's
-//! own writes, through the generation counter.
+//! answered with 304 when the client already has them, and kept briefly in memory
+//! (see `crate::cache` for how staleness is bounded).
 
 use std::future::Future;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant};
 
+use actix_web::http::StatusCode;
 use actix_web::http::header::{self, EntityTag, HeaderValue, IfNoneMatch};
 use actix_web::web::Bytes;
-use actix_web::{HttpMessage, HttpRequest, HttpResponse};
+use actix_web::{HttpMessage, HttpRequest, HttpResponse, HttpResponseBuilder};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
+use crate::auth::Caller;
+use crate::cache::TtlCache;
 use crate::error::AppError;
 
 /// A response body ready to send, with its validator.
@@ -45,75 +42,58 @@ impl Representation {
         })
     }
 
+    pub fn body(&self) -> Bytes {
+        self.body.clone()
+    }
+
+    /// A response with this representation's headers; the caller adds the body.
+    pub fn build(&self, status: StatusCode, cache_control: HeaderValue) -> HttpResponseBuilder {
+        let mut response = HttpResponse::build(status);
+        response
+            .insert_header(header::ETag(self.etag.clone()))
+            .insert_header((header::CACHE_CONTROL, cache_control))
+            // An authenticated request for the same URL may see more (drafts), so a
+            // shared cache must not hand it a copy made for someone else.
+            .insert_header((header::VARY, "Authorization"))
+            .content_type(HeaderValue::from_static("application/json"));
+        response
+    }
+
     /// 200 with the body, or 304 when `If-None-Match` already names this ETag.
-    pub fn respond(&self, req: &HttpRequest, cache_control: &HeaderValue) -> HttpResponse {
+    pub fn respond(&self, req: &HttpRequest, cache_control: HeaderValue) -> HttpResponse {
         let not_modified = match req.get_header::<IfNoneMatch>() {
             Some(IfNoneMatch::Any) => true,
             Some(IfNoneMatch::Items(tags)) => tags.iter().any(|t| t.weak_eq(&self.etag)),
             None => false,
         };
-        let mut response = if not_modified {
-            HttpResponse::NotModified()
-        } else {
-            HttpResponse::Ok()
-        };
-        response
-            .insert_header(header::ETag(self.etag.clone()))
-            .insert_header((header::CACHE_CONTROL, cache_control.clone()))
-            // An authenticated request for the same URL may see more (drafts), so a
-            // shared cache must not hand it this copy.
-            .insert_header((header::VARY, "Authorization"));
         if not_modified {
+            let mut response = self.build(StatusCode::NOT_MODIFIED, cache_control);
+            response.no_chunking(0);
             return response.finish();
         }
-        response.content_type(mime_json()).body(self.body.clone())
+        self.build(StatusCode::OK, cache_control)
+            .body(self.body.clone())
     }
 }
 
-fn mime_json() -> HeaderValue {
-    HeaderValue::from_static("application/json")
-}
+/// For responses meant for one signed-in caller: browsers may keep them but must revalidate.
+pub const PRIVATE: HeaderValue = HeaderValue::from_static("private, no-cache");
 
-struct Entry {
-    representation: Representation,
-    stored: Instant,
-    generation: u64,
-}
-
-/// Bounded, short-lived copies of anonymous responses, keyed by path and query.
+/// Short-lived copies of anonymous responses, keyed by path and query.
 #[derive(Clone)]
 pub struct ReadCache {
-    entries: Option<Arc<quick_cache::sync::Cache<String, Arc<Entry>>>>,
-    ttl: Duration,
-    generation: Arc<AtomicU64>,
+    entries: TtlCache<String, Representation>,
     cache_control: HeaderValue,
 }
 
 impl ReadCache {
-    /// `ttl` of zero or `capacity` of zero turns the in-memory copy off; the HTTP headers stay.
-    pub fn new(capacity: usize, ttl: Duration, max_age: u32) -> Self {
-        let entries = (capacity > 0 && !ttl.is_zero())
-            .then(|| Arc::new(quick_cache::sync::Cache::new(capacity)));
+    pub fn new(entries: TtlCache<String, Representation>, max_age: u32) -> Self {
         let cache_control = HeaderValue::from_str(&format!("public, max-age={max_age}"))
             .unwrap_or_else(|_| HeaderValue::from_static("public"));
         Self {
             entries,
-            ttl,
-            generation: Arc::new(AtomicU64::new(0)),
             cache_control,
         }
-    }
-
-    /// Forgets every copy; called after each content write on this instance.
-    pub fn invalidate(&self) {
-        self.generation.fetch_add(1, Ordering::AcqRel);
-    }
-
-    fn lookup(&self, key: &str) -> Option<Representation> {
-        let entry = self.entries.as_ref()?.get(key)?;
-        let fresh = entry.stored.elapsed() < self.ttl
-            && entry.generation == self.generation.load(Ordering::Acquire);
-        fresh.then(|| entry.representation.clone())
     }
 
     /// Serves an anonymous read from memory, or computes, stores and serves it.
@@ -131,21 +111,34 @@ impl ReadCache {
             "" => req.path().to_owned(),
             query => format!("{}?{query}", req.path()),
         };
-        if let Some(hit) = self.lookup(&key) {
-            return Ok(hit.respond(req, &self.cache_control));
+        if let Some(hit) = self.entries.get(&key) {
+            return Ok(hit.respond(req, self.cache_control.clone()));
         }
         // Read before computing: a write that lands meanwhile makes this copy stale at once.
-        let generation = self.generation.load(Ordering::Acquire);
+        let generation = self.entries.generation();
         let value = compute.await?;
         let representation = Representation::new(&value, version_of(&value))?;
-        if let Some(entries) = &self.entries {
-            let entry = Entry {
-                representation: representation.clone(),
-                stored: Instant::now(),
-                generation,
-            };
-            entries.insert(key, Arc::new(entry));
+        self.entries.insert(key, representation.clone(), generation);
+        Ok(representation.respond(req, self.cache_control.clone()))
+    }
+
+    /// As `serve` for anonymous callers; a signed-in caller's view is computed for them
+    /// alone and marked private.
+    pub async fn serve_for<T, Fut>(
+        &self,
+        req: &HttpRequest,
+        viewer: Option<Caller>,
+        version_of: fn(&T) -> Option<i32>,
+        compute: Fut,
+    ) -> Result<HttpResponse, AppError>
+    where
+        T: Serialize,
+        Fut: Future<Output = Result<T, AppError>>,
+    {
+        if viewer.is_none() {
+            return self.serve(req, version_of, compute).await;
         }
-        Ok(representation.respond(req, &self.cache_control))
+        let value = compute.await?;
+        Ok(Representation::new(&value, version_of(&value))?.respond(req, PRIVATE))
     }
 }

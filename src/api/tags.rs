@@ -1,18 +1,22 @@
-//! `/tags`: tags with the number of published articles carrying each.
+//! `/tags`: tags with the number of published articles carrying each; managed by editors.
 
+use actix_web::http::StatusCode;
 use actix_web::web::{Data, Path};
-use actix_web::{HttpRequest, HttpResponse, get};
+use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post};
 use chrono::{DateTime, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::extract::QueryParams;
+use super::extract::{JsonBody, QueryParams};
 use super::problem::Problem;
-use super::{PageMeta, PageQuery, no_version};
+use super::validate::Checks;
+use super::{API_PREFIX, PageMeta, PageQuery, no_version, written};
+use crate::auth::Caller;
 use crate::db::tags::TagOrder;
 use crate::error::AppError;
 use crate::service::Page;
-use crate::service::tags::{self as tags, Tag, TagKey};
+use crate::service::slugs;
+use crate::service::tags::{self as tags, Tag, TagInput, TagKey};
 use crate::state::AppState;
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -140,4 +144,164 @@ pub async fn get_tag_by_slug(
     slug: Path<String>,
 ) -> Result<HttpResponse, AppError> {
     get_one(req, state, TagKey::Slug(slug.into_inner())).await
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"name": "Data Engineering", "description": "Pipelines, warehouses and the people who run them."}))]
+pub struct CreateTagRequest {
+    #[schema(min_length = 1, max_length = 50)]
+    pub name: String,
+    /// Made from the name when absent.
+    #[schema(max_length = 120, pattern = "^[a-z0-9]+(-[a-z0-9]+)*$")]
+    pub slug: Option<String>,
+    #[schema(max_length = 500)]
+    pub description: Option<String>,
+}
+
+/// Changes to a tag; absent fields stay as they are.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateTagRequest {
+    #[schema(min_length = 1, max_length = 50)]
+    pub name: Option<String>,
+    #[schema(max_length = 120, pattern = "^[a-z0-9]+(-[a-z0-9]+)*$")]
+    pub slug: Option<String>,
+    #[schema(max_length = 500)]
+    pub description: Option<String>,
+}
+
+fn tag_input(
+    name: Option<String>,
+    slug: Option<String>,
+    description: Option<String>,
+) -> Result<TagInput, AppError> {
+    let mut checks = Checks::default();
+    if let Some(name) = &name {
+        checks.text("name", name, 1, 50);
+    }
+    if let Some(slug) = &slug {
+        checks.require(
+            slugs::is_slug(slug),
+            "slug",
+            "must be lower-case letters, digits and single hyphens, at most 120",
+        );
+    }
+    if let Some(description) = &description {
+        checks.text("description", description, 0, 500);
+    }
+    checks.finish()?;
+    Ok(TagInput {
+        name: name.map(|n| n.trim().to_owned()),
+        slug,
+        description,
+    })
+}
+
+/// Create a tag (editor and up).
+#[utoipa::path(
+    tag = "tags",
+    operation_id = "create_tag",
+    request_body = CreateTagRequest,
+    security(("bearer" = [])),
+    responses(
+        (status = 201, description = "Created", body = TagResponse, headers(("Location" = String, description = "The new tag's URL"))),
+        (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not an editor", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The slug is taken", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The database is unreachable", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/tags")]
+pub async fn create_tag(
+    state: Data<AppState>,
+    caller: Caller,
+    body: JsonBody<CreateTagRequest>,
+) -> Result<HttpResponse, AppError> {
+    let r = body.0;
+    let input = tag_input(Some(r.name), r.slug, r.description)?;
+    let tag = state
+        .db
+        .run(move |conn| tags::create(conn, &caller, input))
+        .await?;
+    state.generation.bump();
+    let location = format!("{API_PREFIX}/tags/{}", tag.id);
+    written(
+        StatusCode::CREATED,
+        &TagResponse::from(tag),
+        None,
+        Some(location),
+    )
+}
+
+/// Change a tag (editor and up).
+#[utoipa::path(
+    tag = "tags",
+    operation_id = "update_tag",
+    params(("id" = i64, Path, description = "Tag id")),
+    request_body = UpdateTagRequest,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The changed tag", body = TagResponse),
+        (status = 400, description = "Malformed JSON or id", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not an editor", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such tag", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The slug is taken", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The database is unreachable", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[patch("/tags/{id}")]
+pub async fn update_tag(
+    state: Data<AppState>,
+    caller: Caller,
+    id: Path<i64>,
+    body: JsonBody<UpdateTagRequest>,
+) -> Result<HttpResponse, AppError> {
+    let r = body.0;
+    let input = tag_input(r.name, r.slug, r.description)?;
+    let id = id.into_inner();
+    let tag = state
+        .db
+        .run(move |conn| tags::update(conn, &caller, id, input))
+        .await?;
+    state.generation.bump();
+    written(StatusCode::OK, &TagResponse::from(tag), None, None)
+}
+
+/// Delete a tag (editor and up); its articles simply lose it.
+#[utoipa::path(
+    tag = "tags",
+    operation_id = "delete_tag",
+    params(("id" = i64, Path, description = "Tag id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 400, description = "The id is not an integer", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not an editor", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such tag", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The database is unreachable", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[delete("/tags/{id}")]
+pub async fn delete_tag(
+    state: Data<AppState>,
+    caller: Caller,
+    id: Path<i64>,
+) -> Result<HttpResponse, AppError> {
+    let id = id.into_inner();
+    state
+        .db
+        .run(move |conn| tags::delete(conn, &caller, id))
+        .await?;
+    state.generation.bump();
+    Ok(HttpResponse::NoContent().finish())
 }

@@ -86,6 +86,29 @@ pub struct ArticleFilter {
     pub text: Option<String>,
     pub published_after: Option<NaiveDateTime>,
     pub published_before: Option<NaiveDateTime>,
+    /// Limits drafts and scheduled articles to this author's own (callers below editor).
+    pub unpublished_of: Option<i64>,
+}
+
+impl ArticleFilter {
+    /// Identifies what the filter selects, leaving out `now`, which changes every call.
+    pub fn cache_key(&self) -> String {
+        let Self {
+            status,
+            now: _,
+            any_tags,
+            all_tags,
+            exclude_tags,
+            authors,
+            text,
+            published_after,
+            published_before,
+            unpublished_of,
+        } = self;
+        format!(
+            "{status:?}|{any_tags:?}|{all_tags:?}|{exclude_tags:?}|{authors:?}|{text:?}|{published_after:?}|{published_before:?}|{unpublished_of:?}"
+        )
+    }
 }
 
 /// A list order. Each one is a key the indexes hold, with `id` breaking ties.
@@ -115,44 +138,68 @@ type Predicate = Box<dyn BoxableExpression<articles::table, MultiBackend, SqlTyp
 
 diesel::define_sql_function!(fn lower(x: Text) -> Text);
 
-fn tagged_with_any(tag_ids: Vec<i64>) -> Predicate {
-    Box::new(exists(
-        article_tags::table
-            .filter(article_tags::article_id.eq(articles::id))
-            .filter(article_tags::tag_id.eq_any(tag_ids)),
-    ))
+/// How a tag condition is written. A page reads rows in index order and stops after
+/// `limit` matches, so a correlated EXISTS (one primary-key probe per row read) is cheapest.
+/// A count must visit every match, so it starts from the tag's rows in `article_tags`
+/// (`id IN (subquery)`) instead of probing once per published article.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum TagForm {
+    Exists,
+    In,
 }
 
-fn tagged_with(tag_id: i64) -> Predicate {
-    Box::new(exists(
-        article_tags::table
-            .filter(article_tags::article_id.eq(articles::id))
-            .filter(article_tags::tag_id.eq(tag_id)),
-    ))
+fn tagged_with_any(tag_ids: Vec<i64>, form: TagForm) -> Predicate {
+    match form {
+        TagForm::Exists => Box::new(exists(
+            article_tags::table
+                .filter(article_tags::article_id.eq(articles::id))
+                .filter(article_tags::tag_id.eq_any(tag_ids)),
+        )),
+        TagForm::In => Box::new(
+            articles::id.eq_any(
+                article_tags::table
+                    .filter(article_tags::tag_id.eq_any(tag_ids))
+                    .select(article_tags::article_id),
+            ),
+        ),
+    }
 }
 
 /// The WHERE clause of a filter, shared by the page and the count so they always agree.
-fn filtered(filter: &ArticleFilter) -> articles::BoxedQuery<'static, MultiBackend> {
+fn filtered(filter: &ArticleFilter, form: TagForm) -> articles::BoxedQuery<'static, MultiBackend> {
     let now = filter.now;
     let mut query = articles::table.into_boxed();
-    query = match filter.status {
-        StatusFilter::Published => query
+    let mine = filter.unpublished_of;
+    query = match (filter.status, mine) {
+        (StatusFilter::Published, _) => query
             .filter(articles::status.eq("published"))
             .filter(articles::published_at.le(now)),
-        StatusFilter::Scheduled => query
+        (StatusFilter::Scheduled, _) => query
             .filter(articles::status.eq("published"))
             .filter(articles::published_at.gt(now)),
-        StatusFilter::Draft => query.filter(articles::status.eq("draft")),
-        StatusFilter::All => query,
+        (StatusFilter::Draft, _) => query.filter(articles::status.eq("draft")),
+        (StatusFilter::All, Some(me)) => query.filter(
+            articles::status
+                .eq("published")
+                .and(articles::published_at.le(now))
+                .or(articles::author_id.eq(me)),
+        ),
+        (StatusFilter::All, None) => query,
     };
+    if let (StatusFilter::Scheduled | StatusFilter::Draft, Some(me)) = (filter.status, mine) {
+        query = query.filter(articles::author_id.eq(me));
+    }
     if let Some(tag_ids) = &filter.any_tags {
-        query = query.filter(tagged_with_any(tag_ids.clone()));
+        query = query.filter(tagged_with_any(tag_ids.clone(), form));
     }
     for &tag_id in &filter.all_tags {
-        query = query.filter(tagged_with(tag_id));
+        query = query.filter(tagged_with_any(vec![tag_id], form));
     }
     if !filter.exclude_tags.is_empty() {
-        query = query.filter(not(tagged_with_any(filter.exclude_tags.clone())));
+        query = query.filter(not(tagged_with_any(
+            filter.exclude_tags.clone(),
+            TagForm::Exists,
+        )));
     }
     if let Some(author_ids) = &filter.authors {
         query = query.filter(articles::author_id.eq_any(author_ids.clone()));
@@ -187,16 +234,36 @@ fn escape_like(text: &str) -> String {
     escaped
 }
 
+/// Where a draft (no `published_at`) sorts in a publication-time order: after everything,
+/// like a publication still to come. Both backends compare it with stored times correctly.
+pub const UNPUBLISHED_SORTS_AS: NaiveDateTime = match chrono::NaiveDate::from_ymd_opt(9999, 12, 31)
+{
+    Some(day) => day.and_time(chrono::NaiveTime::MIN),
+    None => NaiveDateTime::MIN,
+};
+
+/// The publication-time sort expression: the plain column when drafts cannot be in the
+/// list (so the index serves the order), otherwise with drafts mapped to
+/// `UNPUBLISHED_SORTS_AS`, since the backends disagree on where NULLs sort.
+fn published_key(filter: &ArticleFilter) -> &'static str {
+    match filter.status {
+        StatusFilter::Published | StatusFilter::Scheduled => "articles.published_at",
+        StatusFilter::Draft | StatusFilter::All => {
+            "COALESCE(articles.published_at, '9999-12-31 00:00:00')"
+        }
+    }
+}
+
 /// `(key, id) <op> (?, ?)` as a row-value comparison, which both backends answer from the
 /// (status, key, id) indexes; the same condition written with OR is not always indexed.
-fn keyset(order: ArticleOrder, key: &SortKey, id: i64) -> Predicate {
-    let (columns, op) = match order {
-        ArticleOrder::PublishedDesc => ("(articles.published_at, articles.id)", "<"),
-        ArticleOrder::PublishedAsc => ("(articles.published_at, articles.id)", ">"),
-        ArticleOrder::UpdatedDesc => ("(articles.updated_at, articles.id)", "<"),
-        ArticleOrder::TitleAsc => ("(articles.title, articles.id)", ">"),
+fn keyset(filter: &ArticleFilter, order: ArticleOrder, key: &SortKey, id: i64) -> Predicate {
+    let (column, op) = match order {
+        ArticleOrder::PublishedDesc => (published_key(filter), "<"),
+        ArticleOrder::PublishedAsc => (published_key(filter), ">"),
+        ArticleOrder::UpdatedDesc => ("articles.updated_at", "<"),
+        ArticleOrder::TitleAsc => ("articles.title", ">"),
     };
-    let head = sql::<Bool>(&format!("{columns} {op} ("));
+    let head = sql::<Bool>(&format!("({column}, articles.id) {op} ("));
     match key {
         SortKey::Time(t) => Box::new(
             head.bind::<Timestamp, _>(*t)
@@ -221,16 +288,17 @@ pub fn list_page(
     window: &Window,
     limit: i64,
 ) -> QueryResult<Vec<ArticleSummaryRow>> {
-    let mut query = filtered(filter)
+    let mut query = filtered(filter, TagForm::Exists)
         .select(ArticleSummaryRow::as_select())
         .limit(limit);
+    let published = published_key(filter);
     query = match order {
-        ArticleOrder::PublishedDesc => {
-            query.order((articles::published_at.desc(), articles::id.desc()))
-        }
-        ArticleOrder::PublishedAsc => {
-            query.order((articles::published_at.asc(), articles::id.asc()))
-        }
+        ArticleOrder::PublishedDesc => query.order(sql::<Timestamp>(&format!(
+            "{published} DESC, articles.id DESC"
+        ))),
+        ArticleOrder::PublishedAsc => query.order(sql::<Timestamp>(&format!(
+            "{published} ASC, articles.id ASC"
+        ))),
         ArticleOrder::UpdatedDesc => {
             query.order((articles::updated_at.desc(), articles::id.desc()))
         }
@@ -238,14 +306,14 @@ pub fn list_page(
     };
     query = match window {
         Window::Offset(offset) => query.offset(*offset),
-        Window::After { key, id } => query.filter(keyset(order, key, *id)),
+        Window::After { key, id } => query.filter(keyset(filter, order, key, *id)),
     };
     query.load(conn)
 }
 
 /// How many articles match the filter.
 pub fn count(conn: &mut DbConn, filter: &ArticleFilter) -> QueryResult<i64> {
-    filtered(filter).count().get_result(conn)
+    filtered(filter, TagForm::In).count().get_result(conn)
 }
 
 pub fn find(conn: &mut DbConn, id: i64) -> QueryResult<Option<ArticleRow>> {
@@ -262,4 +330,100 @@ pub fn find_by_slug(conn: &mut DbConn, slug: &str) -> QueryResult<Option<Article
         .select(ArticleRow::as_select())
         .first(conn)
         .optional()
+}
+
+/// An article's slug and the ones already taken that start with `base-`.
+pub fn slugs_like(conn: &mut DbConn, base: &str) -> QueryResult<Vec<String>> {
+    // Slugs are [a-z0-9-] only, so `base` holds no LIKE wildcards.
+    articles::table
+        .filter(
+            articles::slug
+                .eq(base)
+                .or(articles::slug.like(format!("{base}-%"))),
+        )
+        .select(articles::slug)
+        .load(conn)
+}
+
+/// Whether another article than `except` has this slug.
+pub fn slug_taken(conn: &mut DbConn, slug: &str, except: Option<i64>) -> QueryResult<bool> {
+    let holders: Vec<i64> = articles::table
+        .filter(articles::slug.eq(slug))
+        .select(articles::id)
+        .load(conn)?;
+    Ok(holders.into_iter().any(|id| Some(id) != except))
+}
+
+pub fn insert(conn: &mut DbConn, article: &NewArticle<'_>) -> QueryResult<i64> {
+    diesel::insert_into(articles::table)
+        .values(article)
+        .returning(articles::id)
+        .get_result(conn)
+}
+
+/// The columns a PATCH may change; `None` leaves a column as it is.
+#[derive(Debug, Default, AsChangeset)]
+#[diesel(table_name = articles)]
+pub struct ArticleChanges {
+    pub slug: Option<String>,
+    pub title: Option<String>,
+    pub excerpt: Option<String>,
+    pub body_markdown: Option<String>,
+    pub body_html: Option<String>,
+    pub feature_image: Option<Option<String>>,
+    pub status: Option<String>,
+    pub published_at: Option<Option<NaiveDateTime>>,
+    pub author_id: Option<i64>,
+    pub reading_time: Option<i32>,
+    pub updated_at: Option<NaiveDateTime>,
+}
+
+/// Applies `changes` and bumps the version only if the article is still at `expected`.
+/// The version test is inside the UPDATE, so of two concurrent editors only one wins.
+pub fn update_if_version(
+    conn: &mut DbConn,
+    id: i64,
+    expected: i32,
+    changes: &ArticleChanges,
+) -> QueryResult<bool> {
+    let updated = diesel::update(
+        articles::table
+            .find(id)
+            .filter(articles::version.eq(expected)),
+    )
+    .set((changes, articles::version.eq(articles::version + 1)))
+    .execute(conn)?;
+    Ok(updated == 1)
+}
+
+pub fn delete_if_version(conn: &mut DbConn, id: i64, expected: i32) -> QueryResult<bool> {
+    let deleted = diesel::delete(
+        articles::table
+            .find(id)
+            .filter(articles::version.eq(expected)),
+    )
+    .execute(conn)?;
+    Ok(deleted == 1)
+}
+
+/// Replaces an article's tags.
+pub fn set_tags(conn: &mut DbConn, article_id: i64, tag_ids: &[i64]) -> QueryResult<()> {
+    diesel::delete(article_tags::table.filter(article_tags::article_id.eq(article_id)))
+        .execute(conn)?;
+    for &tag_id in tag_ids {
+        diesel::insert_into(article_tags::table)
+            .values((
+                article_tags::article_id.eq(article_id),
+                article_tags::tag_id.eq(tag_id),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+/// Gives every article of one author to another.
+pub fn reassign_author(conn: &mut DbConn, from: i64, to: i64) -> QueryResult<usize> {
+    diesel::update(articles::table.filter(articles::author_id.eq(from)))
+        .set(articles::author_id.eq(to))
+        .execute(conn)
 }

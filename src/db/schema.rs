@@ -21,11 +21,6 @@ diesel::table! {
     articles (id) {
         id -> BigInt,
         slug -> Text,
-        title -> Text,
-        excerpt -> Text,
-        body_markdown -> Text,
-        body_html -> Text,
-        feature_image -> Nullable<Text>,
         status -> Text,
         published_at -> Nullable<Timestamp>,
         author_id -> BigInt,
@@ -33,6 +28,11 @@ diesel::table! {
         version -> Integer,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        title -> Text,
+        excerpt -> Text,
+        feature_image -> Nullable<Text>,
+        body_markdown -> Text,
+        body_html -> Text,
     }
 }
 

@@ -109,3 +109,38 @@ pub fn for_articles(conn: &mut DbConn, article_ids: &[i64]) -> QueryResult<Vec<(
         .select((article_tags::article_id, TagRow::as_select()))
         .load(conn)
 }
+
+pub fn insert(conn: &mut DbConn, tag: &NewTag<'_>) -> QueryResult<i64> {
+    diesel::insert_into(tags::table)
+        .values(tag)
+        .returning(tags::id)
+        .get_result(conn)
+}
+
+/// Whether another tag than `except` has this slug.
+pub fn slug_taken(conn: &mut DbConn, slug: &str, except: Option<i64>) -> QueryResult<bool> {
+    let holders: Vec<i64> = tags::table
+        .filter(tags::slug.eq(slug))
+        .select(tags::id)
+        .load(conn)?;
+    Ok(holders.into_iter().any(|id| Some(id) != except))
+}
+
+#[derive(Debug, Default, AsChangeset)]
+#[diesel(table_name = tags)]
+pub struct TagChanges {
+    pub slug: Option<String>,
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub updated_at: Option<NaiveDateTime>,
+}
+
+pub fn update(conn: &mut DbConn, id: i64, changes: &TagChanges) -> QueryResult<usize> {
+    diesel::update(tags::table.find(id))
+        .set(changes)
+        .execute(conn)
+}
+
+pub fn delete(conn: &mut DbConn, id: i64) -> QueryResult<usize> {
+    diesel::delete(tags::table.find(id)).execute(conn)
+}

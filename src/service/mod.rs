@@ -5,7 +5,11 @@ pub mod articles;
 pub mod authors;
 pub mod markdown;
 pub mod pagination;
+pub mod policy;
+pub mod sessions;
+pub mod slugs;
 pub mod tags;
+pub mod users;
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 

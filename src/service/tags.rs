@@ -1,11 +1,14 @@
-//! Reading tags, each with the number of published articles that carry it.
+//! Tags, each with the number of published articles that carry it; managed by editors.
 
 use chrono::{DateTime, Utc};
 
+use super::policy::{self, Action};
+use super::slugs;
 use super::{Page, PageRequest, utc};
-use crate::db::tags::{TagOrder, TagRow};
+use crate::auth::Caller;
+use crate::db::tags::{NewTag, TagChanges, TagOrder, TagRow};
 use crate::db::{self, DbConn};
-use crate::error::AppError;
+use crate::error::{AppError, FieldError};
 
 #[derive(Debug, Clone)]
 pub struct Tag {
@@ -63,4 +66,130 @@ fn with_counts(conn: &mut DbConn, rows: Vec<TagRow>) -> Result<Vec<Tag>, AppErro
             updated_at: utc(t.updated_at),
         })
         .collect())
+}
+
+/// Tag ids for the names or slugs given on an article, in order and without repeats.
+/// Unknown ones are created for authors and up; for a contributor they are a 422.
+pub fn resolve_for_article(
+    conn: &mut DbConn,
+    caller: &Caller,
+    names: &[String],
+) -> Result<Vec<i64>, AppError> {
+    let mut ids = Vec::with_capacity(names.len());
+    let mut unknown = Vec::new();
+    for name in names {
+        let slug = slugs::slugify(name, "");
+        if slug.is_empty() {
+            unknown.push(FieldError::new(
+                "tags",
+                format!("{name:?} has no letters or digits"),
+            ));
+            continue;
+        }
+        let id = match db::tags::find_by_slug(conn, &slug)? {
+            Some(tag) => tag.id,
+            None if policy::allows(caller.role, Action::CreateTagInline, false) => {
+                let now = db::now();
+                db::tags::insert(
+                    conn,
+                    &NewTag {
+                        slug: &slug,
+                        name: name.trim(),
+                        description: "",
+                        created_at: now,
+                        updated_at: now,
+                    },
+                )?
+            }
+            None => {
+                unknown.push(FieldError::new(
+                    "tags",
+                    format!("no tag {name:?} exists, and only authors and above may create one"),
+                ));
+                continue;
+            }
+        };
+        if !ids.contains(&id) {
+            ids.push(id);
+        }
+    }
+    if unknown.is_empty() {
+        Ok(ids)
+    } else {
+        Err(AppError::Invalid(unknown))
+    }
+}
+
+/// A new tag or changes to one, checked for shape by the API layer.
+#[derive(Debug, Clone, Default)]
+pub struct TagInput {
+    pub name: Option<String>,
+    pub slug: Option<String>,
+    pub description: Option<String>,
+}
+
+/// Creates a tag (editor and up). Its slug comes from the name unless given.
+pub fn create(conn: &mut DbConn, caller: &Caller, input: TagInput) -> Result<Tag, AppError> {
+    policy::require(caller, Action::ManageTags, None)?;
+    let name = input
+        .name
+        .ok_or_else(|| AppError::Invalid(vec![FieldError::new("name", "is required")]))?;
+    db::write_transaction(conn, |conn| {
+        let slug = input.slug.unwrap_or_else(|| slugs::slugify(&name, "tag"));
+        if db::tags::slug_taken(conn, &slug, None)? {
+            return Err(AppError::Conflict(format!(
+                "the tag slug {slug:?} is taken"
+            )));
+        }
+        let now = db::now();
+        let description = input.description.unwrap_or_default();
+        let id = db::tags::insert(
+            conn,
+            &NewTag {
+                slug: &slug,
+                name: &name,
+                description: &description,
+                created_at: now,
+                updated_at: now,
+            },
+        )?;
+        get(conn, &TagKey::Id(id))
+    })
+}
+
+/// Changes a tag (editor and up).
+pub fn update(
+    conn: &mut DbConn,
+    caller: &Caller,
+    id: i64,
+    input: TagInput,
+) -> Result<Tag, AppError> {
+    policy::require(caller, Action::ManageTags, None)?;
+    db::write_transaction(conn, |conn| {
+        db::tags::find(conn, id)?.ok_or(AppError::NotFound("tag"))?;
+        if let Some(slug) = &input.slug
+            && db::tags::slug_taken(conn, slug, Some(id))?
+        {
+            return Err(AppError::Conflict(format!(
+                "the tag slug {slug:?} is taken"
+            )));
+        }
+        let changes = TagChanges {
+            slug: input.slug,
+            name: input.name,
+            description: input.description,
+            updated_at: Some(db::now()),
+        };
+        db::tags::update(conn, id, &changes)?;
+        get(conn, &TagKey::Id(id))
+    })
+}
+
+/// Deletes a tag (editor and up); articles simply lose it.
+pub fn delete(conn: &mut DbConn, caller: &Caller, id: i64) -> Result<(), AppError> {
+    policy::require(caller, Action::ManageTags, None)?;
+    db::write_transaction(conn, |conn| match db::tags::delete(conn, id)? {
+        0 => Err(AppError::NotFound("tag")),
+        _ => Ok(()),
+    })
 }

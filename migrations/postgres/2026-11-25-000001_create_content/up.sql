@@ -24,16 +24,13 @@ CREATE TABLE tags (
     updated_at  TIMESTAMP NOT NULL DEFAULT (now() AT TIME ZONE 'utc')
 );
 
+-- Small columns come first: SQLite keeps a row's tail (the bodies) on overflow pages, and a
+-- filter on status or published_at should never have to read them.
 -- status holds 'draft' or 'published'; a published article whose published_at is still in the
 -- future is "scheduled", so it goes live when that time passes with nothing to update.
 CREATE TABLE articles (
     id            BIGSERIAL PRIMARY KEY,
     slug          TEXT NOT NULL UNIQUE,
-    title         TEXT NOT NULL COLLATE "C",
-    excerpt       TEXT NOT NULL,
-    body_markdown TEXT NOT NULL,
-    body_html     TEXT NOT NULL,
-    feature_image TEXT,
     status        TEXT NOT NULL CHECK (status IN ('draft', 'published')),
     published_at  TIMESTAMP,
     author_id     BIGINT NOT NULL REFERENCES users (id),
@@ -41,6 +38,11 @@ CREATE TABLE articles (
     version       INTEGER NOT NULL DEFAULT 1,
     created_at    TIMESTAMP NOT NULL DEFAULT (now() AT TIME ZONE 'utc'),
     updated_at    TIMESTAMP NOT NULL DEFAULT (now() AT TIME ZONE 'utc'),
+    title         TEXT NOT NULL COLLATE "C",
+    excerpt       TEXT NOT NULL,
+    feature_image TEXT,
+    body_markdown TEXT NOT NULL,
+    body_html     TEXT NOT NULL,
     CHECK (status = 'draft' OR published_at IS NOT NULL)
 );
 

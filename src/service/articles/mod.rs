@@ -1,16 +1,24 @@
-//! Reading articles: who may see which, and how a filtered list is paged.
+//! Articles: who may see which, how a filtered list is paged (here), and how they are
+//! written (`write`).
+
+mod write;
+
+pub use write::{ArticleInput, ArticlePatch, RequestedStatus, create, delete, update};
 
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 
-use super::pagination::Cursor;
-use super::{PageRequest, utc};
+use crate::auth::Caller;
+use crate::cache::CountCache;
 use crate::db::articles::{
     self as rows, ArticleFilter, ArticleOrder, ArticleRow, ArticleSummaryRow, StatusFilter, Window,
 };
 use crate::db::{self, DbConn};
 use crate::error::AppError;
+use crate::service::pagination::Cursor;
+use crate::service::policy::{self, Action};
+use crate::service::{PageRequest, utc};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ArticleStatus {
@@ -109,13 +117,26 @@ pub struct ArticlePage {
     pub next_cursor: Option<String>,
 }
 
-/// Lists the articles an anonymous reader may see (published, and past their time).
+/// Lists articles. Everyone sees published ones; signed-in callers may ask for drafts and
+/// scheduled ones, and see their own, or everyone's from editor up.
 /// Unknown tag or author slugs match nothing rather than failing.
-pub fn list_public(conn: &mut DbConn, query: &ArticleQuery) -> Result<ArticlePage, AppError> {
+pub fn list(
+    conn: &mut DbConn,
+    counts: &CountCache,
+    viewer: Option<&Caller>,
+    query: &ArticleQuery,
+) -> Result<ArticlePage, AppError> {
     let now = db::now();
-    let Some(filter) = resolve_filter(conn, query, StatusFilter::Published, now)? else {
+    let unpublished_of = match (query.status, viewer) {
+        (StatusFilter::Published, _) => None,
+        (_, None) => return Err(AppError::Unauthenticated),
+        (_, Some(caller)) if policy::allows(caller.role, Action::ReadUnpublished, false) => None,
+        (_, Some(caller)) => Some(caller.user_id),
+    };
+    let Some(mut filter) = resolve_filter(conn, query, query.status, now)? else {
         return Ok(empty_page(query));
     };
+    filter.unpublished_of = unpublished_of;
     let window = match &query.position {
         Position::Page(page) => Window::Offset(
             PageRequest {
@@ -133,7 +154,7 @@ pub fn list_public(conn: &mut DbConn, query: &ArticleQuery) -> Result<ArticlePag
     let mut rows = rows::list_page(conn, &filter, query.order, &window, query.limit + 1)?;
     let has_more = rows.len() as i64 > query.limit;
     rows.truncate(usize::try_from(query.limit).unwrap_or(usize::MAX));
-    let total = rows::count(conn, &filter)?;
+    let total = count(conn, counts, &filter)?;
     let next_cursor = match rows.last() {
         Some(last) if has_more => Some(cursor_after(query.order, last).encode()),
         _ => None,
@@ -159,6 +180,18 @@ pub fn list_public(conn: &mut DbConn, query: &ArticleQuery) -> Result<ArticlePag
         pages,
         next_cursor,
     })
+}
+
+/// The filter's total, reused across its pages for the count cache's TTL.
+fn count(conn: &mut DbConn, counts: &CountCache, filter: &ArticleFilter) -> Result<i64, AppError> {
+    let key = filter.cache_key();
+    if let Some(total) = counts.get(&key) {
+        return Ok(total);
+    }
+    let generation = counts.generation();
+    let total = rows::count(conn, filter)?;
+    counts.insert(key, total, generation);
+    Ok(total)
 }
 
 fn empty_page(query: &ArticleQuery) -> ArticlePage {
@@ -194,6 +227,7 @@ fn resolve_filter(
         text: query.text.as_ref().map(|t| t.to_lowercase()),
         published_after: query.published_after.map(|t| t.naive_utc()),
         published_before: query.published_before.map(|t| t.naive_utc()),
+        unpublished_of: None,
     };
     if !query.tags.is_empty() {
         let ids = db::tags::ids_by_slugs(conn, &query.tags)?;
@@ -228,7 +262,7 @@ fn cursor_after(order: ArticleOrder, last: &ArticleSummaryRow) -> Cursor {
     use crate::db::articles::SortKey;
     let key = match order {
         ArticleOrder::PublishedDesc | ArticleOrder::PublishedAsc => {
-            SortKey::Time(last.published_at.unwrap_or(last.updated_at))
+            SortKey::Time(last.published_at.unwrap_or(rows::UNPUBLISHED_SORTS_AS))
         }
         ArticleOrder::UpdatedDesc => SortKey::Time(last.updated_at),
         ArticleOrder::TitleAsc => SortKey::Title(last.title.clone()),
@@ -303,21 +337,38 @@ pub enum ArticleKey {
     Slug(String),
 }
 
-/// One article as an anonymous reader sees it: drafts and not-yet-due scheduled articles
-/// are "not found", so their existence is not revealed.
-pub fn get_public(conn: &mut DbConn, key: &ArticleKey) -> Result<Article, AppError> {
+/// Whether `viewer` may see this article. A draft or a not-yet-due scheduled article that
+/// the caller may not see is "not found", so its existence is not revealed.
+fn visible(row: &ArticleRow, viewer: Option<&Caller>, now: chrono::NaiveDateTime) -> bool {
+    let public = row.status == "published" && row.published_at.is_some_and(|at| at <= now);
+    public
+        || viewer.is_some_and(|caller| {
+            policy::allows(
+                caller.role,
+                Action::ReadUnpublished,
+                row.author_id == caller.user_id,
+            )
+        })
+}
+
+/// One article as `viewer` (or an anonymous reader) may see it.
+pub fn get(
+    conn: &mut DbConn,
+    viewer: Option<&Caller>,
+    key: &ArticleKey,
+) -> Result<Article, AppError> {
     let now = db::now();
     let row = match key {
         ArticleKey::Id(id) => rows::find(conn, *id)?,
         ArticleKey::Slug(slug) => rows::find_by_slug(conn, slug)?,
     };
     let row = row
-        .filter(|r| r.status == "published" && r.published_at.is_some_and(|at| at <= now))
+        .filter(|r| visible(r, viewer, now))
         .ok_or(AppError::NotFound("article"))?;
     full_article(conn, row, now)
 }
 
-fn full_article(
+pub(crate) fn full_article(
     conn: &mut DbConn,
     row: ArticleRow,
     now: chrono::NaiveDateTime,

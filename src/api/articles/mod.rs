@@ -1,4 +1,8 @@
-//! `/articles`: the public list and single-article reads.
+//! `/articles`: lists and single reads (here) and writes (`write`).
+
+mod write;
+
+pub use write::*;
 
 use actix_web::web::{Data, Path};
 use actix_web::{HttpRequest, HttpResponse, get};
@@ -9,6 +13,7 @@ use utoipa::{IntoParams, ToSchema};
 use super::extract::QueryParams;
 use super::problem::Problem;
 use super::{ListMeta, no_version, split_list};
+use crate::auth::MaybeCaller;
 use crate::db::articles::{ArticleOrder, StatusFilter};
 use crate::error::AppError;
 use crate::service::articles::{
@@ -68,7 +73,8 @@ pub struct ArticleListQuery {
     /// Case-insensitive text searched for in titles and excerpts.
     #[param(max_length = 200)]
     pub q: Option<String>,
-    /// `published` for everyone; `draft`, `scheduled` and `all` need a signed-in caller.
+    /// `published` for everyone; `draft`, `scheduled` and `all` need a signed-in caller,
+    /// who sees their own, or everyone's from editor up.
     #[param(inline, default = "published")]
     pub status: Option<StatusParam>,
     /// Only articles published strictly after this instant (RFC 3339).
@@ -92,10 +98,9 @@ impl ArticleListQuery {
     fn into_query(self) -> Result<ArticleQuery, AppError> {
         let status = match self.status.unwrap_or(StatusParam::Published) {
             StatusParam::Published => StatusFilter::Published,
-            // Only signed-in callers may list unpublished work.
-            StatusParam::Draft | StatusParam::Scheduled | StatusParam::All => {
-                return Err(AppError::Unauthenticated);
-            }
+            StatusParam::Draft => StatusFilter::Draft,
+            StatusParam::Scheduled => StatusFilter::Scheduled,
+            StatusParam::All => StatusFilter::All,
         };
         let order = match self.sort.unwrap_or(ArticleSort::PublishedDesc) {
             ArticleSort::PublishedDesc => ArticleOrder::PublishedDesc,
@@ -299,16 +304,20 @@ impl From<ArticlePage> for ArticleListResponse {
     }
 }
 
-/// List published articles, newest first, filtered by tags, authors, text and dates.
+/// List articles, newest first, filtered by tags, authors, text and dates.
+///
+/// Anonymous callers see published articles only. Signed-in callers may ask for
+/// `status=draft`, `scheduled` or `all`: their own, or everyone's from editor up.
 #[utoipa::path(
     tag = "articles",
     operation_id = "list_articles",
     params(ArticleListQuery),
+    security((), ("bearer" = [])),
     responses(
         (status = 200, description = "A page of article summaries", body = ArticleListResponse),
         (status = 304, description = "Unchanged since the ETag in If-None-Match"),
         (status = 400, description = "An unknown parameter or a bad value", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "`status` other than `published` needs a signed-in caller", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "A bad token, or `status` other than `published` without one", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "The database is unreachable", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -316,15 +325,18 @@ impl From<ArticlePage> for ArticleListResponse {
 pub async fn list_articles(
     req: HttpRequest,
     state: Data<AppState>,
+    caller: MaybeCaller,
     params: QueryParams<ArticleListQuery>,
 ) -> Result<HttpResponse, AppError> {
     let query = params.into_inner().into_query()?;
+    let counts = state.counts.clone();
+    let viewer = caller.0;
     let page = state
         .db
-        .run(move |conn| articles::list_public(conn, &query));
+        .run(move |conn| articles::list(conn, &counts, viewer.as_ref(), &query));
     state
         .cache
-        .serve(&req, no_version, async {
+        .serve_for(&req, viewer, no_version, async {
             page.await.map(ArticleListResponse::from)
         })
         .await
@@ -337,27 +349,33 @@ fn article_version(article: &ArticleResponse) -> Option<i32> {
 async fn get_one(
     req: HttpRequest,
     state: Data<AppState>,
+    caller: MaybeCaller,
     key: ArticleKey,
 ) -> Result<HttpResponse, AppError> {
-    let article = state.db.run(move |conn| articles::get_public(conn, &key));
+    let viewer = caller.0;
+    let article = state
+        .db
+        .run(move |conn| articles::get(conn, viewer.as_ref(), &key));
     state
         .cache
-        .serve(&req, article_version, async {
+        .serve_for(&req, viewer, article_version, async {
             article.await.map(ArticleResponse::from)
         })
         .await
 }
 
-/// Get one published article by id.
+/// Get one article by id: published ones for everyone, unpublished ones for who may see them.
 #[utoipa::path(
     tag = "articles",
     operation_id = "get_article",
     params(("id" = i64, Path, description = "Article id")),
+    security((), ("bearer" = [])),
     responses(
-        (status = 200, description = "The article", body = ArticleResponse),
+        (status = 200, description = "The article", body = ArticleResponse, headers(("ETag" = String, description = "Send back in If-Match to change the article"))),
         (status = 304, description = "Unchanged since the ETag in If-None-Match"),
         (status = 400, description = "The id is not an integer", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such article, or not published yet", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "A bad token", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such article, or not visible to you", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "The database is unreachable", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -365,20 +383,23 @@ async fn get_one(
 pub async fn get_article(
     req: HttpRequest,
     state: Data<AppState>,
+    caller: MaybeCaller,
     id: Path<i64>,
 ) -> Result<HttpResponse, AppError> {
-    get_one(req, state, ArticleKey::Id(id.into_inner())).await
+    get_one(req, state, caller, ArticleKey::Id(id.into_inner())).await
 }
 
-/// Get one published article by slug.
+/// Get one article by slug: published ones for everyone, unpublished ones for who may see them.
 #[utoipa::path(
     tag = "articles",
     operation_id = "get_article_by_slug",
     params(("slug" = String, Path, description = "Article slug")),
+    security((), ("bearer" = [])),
     responses(
-        (status = 200, description = "The article", body = ArticleResponse),
+        (status = 200, description = "The article", body = ArticleResponse, headers(("ETag" = String, description = "Send back in If-Match to change the article"))),
         (status = 304, description = "Unchanged since the ETag in If-None-Match"),
-        (status = 404, description = "No such article, or not published yet", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "A bad token", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such article, or not visible to you", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "The database is unreachable", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -386,7 +407,8 @@ pub async fn get_article(
 pub async fn get_article_by_slug(
     req: HttpRequest,
     state: Data<AppState>,
+    caller: MaybeCaller,
     slug: Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    get_one(req, state, ArticleKey::Slug(slug.into_inner())).await
+    get_one(req, state, caller, ArticleKey::Slug(slug.into_inner())).await
 }

@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# Browser test: Debian's headless Chromium, driven by playwright-core (pinned in
+# .ci/browser/package-lock.json; it downloads no browser), logs in through Swagger UI, authorizes,
+# creates an article with "Try it out" and reads it back anonymously (.ci/browser/swagger-ui.test.mjs).
+#
+#   .ci/browser.sh [path/to/folio]          (default: target/release/folio, built by the caller)
+#
+# Screenshot: ${CI_LOG_DIR:-target/ci-logs}/swagger-ui.png; server log next to it.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+BIN=${1:-target/release/folio}
+CHROMIUM=${CHROMIUM:-/usr/bin/chromium}
+LOG_DIR=${CI_LOG_DIR:-target/ci-logs}
+mkdir -p "$LOG_DIR"
+LOG_DIR=$(cd "$LOG_DIR" && pwd)
+
+[ -x "$BIN" ] || { echo "browser: no server binary at $BIN (run cargo build --release first)" >&2; exit 1; }
+
+# --- Chromium from Debian; apt-get update only when it has to be installed ---------------------
+if [ ! -x "$CHROMIUM" ]; then
+    echo "browser: installing chromium from Debian"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends chromium >/dev/null
+fi
+"$CHROMIUM" --version
+
+# --- playwright-core, exactly as locked --------------------------------------------------------
+(
+    cd .ci/browser
+    want=$(node -p 'require("./package-lock.json").packages["node_modules/playwright-core"].version')
+    have=$(node -p 'require("./node_modules/playwright-core/package.json").version' 2>/dev/null || true)
+    [ "$want" = "$have" ] || npm ci --no-audit --no-fund --loglevel=error
+)
+
+# --- a server of our own: temp dir, free port, known admin -------------------------------------
+WORK=$(mktemp -d)
+SERVER_PID=
+cleanup() {
+    if [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null; then
+        kill "$SERVER_PID" 2>/dev/null || true
+        wait "$SERVER_PID" 2>/dev/null || true
+    fi
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+BASE=http://127.0.0.1:$PORT
+export FOLIO_ADMIN_EMAIL=admin@example.com
+FOLIO_ADMIN_PASSWORD=$(python3 -c 'import secrets; print(secrets.token_urlsafe(18))')
+export FOLIO_ADMIN_PASSWORD
+
+FOLIO_LOG=${FOLIO_LOG:-info} "$BIN" --database-url "sqlite://$WORK/folio.db" --bind "127.0.0.1:$PORT" serve --demo \
+    >"$LOG_DIR/browser-server.log" 2>&1 &
+SERVER_PID=$!
+for _ in $(seq 1 100); do
+    curl -fsS -o /dev/null "$BASE/readyz" 2>/dev/null && break
+    kill -0 "$SERVER_PID" 2>/dev/null || { echo "browser: the server exited:" >&2; cat "$LOG_DIR/browser-server.log" >&2; exit 1; }
+    sleep 0.2
+done
+curl -fsS -o /dev/null "$BASE/readyz" || { echo "browser: the server never became ready" >&2; exit 1; }
+
+echo "browser: Swagger UI at $BASE/swagger-ui/ as $FOLIO_ADMIN_EMAIL"
+cd .ci/browser
+FOLIO_BASE_URL=$BASE FOLIO_SCREENSHOT="$LOG_DIR/swagger-ui.png" CHROMIUM=$CHROMIUM \
+    node --test --test-reporter=spec swagger-ui.test.mjs

@@ -1,0 +1,110 @@
+// Browser test of the interactive documentation: Debian's headless Chromium (no browser download)
+// opens Swagger UI on a running Folio, logs in with "Try it out", authorizes with the token,
+// creates a published article with "Try it out" and sees 201; then the article is fetched
+// anonymously over plain HTTP. A screenshot is kept whatever happens.
+//
+// Started by .ci/browser.sh, which provides:
+//   FOLIO_BASE_URL, FOLIO_ADMIN_EMAIL, FOLIO_ADMIN_PASSWORD, FOLIO_SCREENSHOT, CHROMIUM
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { chromium } from 'playwright-core';
+
+import { loginAuthorizeAndCreate, operation } from './swagger-ui.flow.mjs';
+
+const env = (name, fallback) => {
+    const value = process.env[name] ?? fallback;
+    if (value === undefined) throw new Error(`${name} is not set (run .ci/browser.sh)`);
+    return value;
+};
+const baseUrl = env('FOLIO_BASE_URL');
+const email = env('FOLIO_ADMIN_EMAIL');
+const password = env('FOLIO_ADMIN_PASSWORD');
+const screenshot = env('FOLIO_SCREENSHOT', 'swagger-ui.png');
+const executablePath = env('CHROMIUM', '/usr/bin/chromium');
+
+let context;
+let page;
+let userDataDir;
+const offsite = [];
+const pageErrors = [];
+
+before(async () => {
+    // A fresh profile, and every background service off: the machine has no network but loopback.
+    userDataDir = mkdtempSync(join(tmpdir(), 'folio-chromium-'));
+    context = await chromium.launchPersistentContext(userDataDir, {
+        executablePath,
+        headless: true, // adds --headless
+        args: [
+            '--no-sandbox',
+            '--disable-gpu',
+            '--disable-quic',
+            '--no-first-run',
+            '--disable-background-networking',
+            '--disable-component-update',
+            '--disable-sync',
+        ],
+        viewport: { width: 1280, height: 900 },
+    });
+    page = context.pages()[0] ?? (await context.newPage());
+    const origin = new URL(baseUrl).origin;
+    page.on('request', (request) => {
+        const url = request.url();
+        if (!url.startsWith(origin) && !url.startsWith('data:') && !url.startsWith('blob:')) offsite.push(url);
+    });
+    page.on('pageerror', (error) => pageErrors.push(String(error)));
+});
+
+after(async () => {
+    if (page) {
+        mkdirSync(dirname(screenshot), { recursive: true });
+        await page.screenshot({ path: screenshot, fullPage: true }).catch((e) => console.error(`no screenshot: ${e}`));
+        console.log(`screenshot: ${screenshot}`);
+    }
+    await context?.close();
+    if (userDataDir) rmSync(userDataDir, { recursive: true, force: true });
+});
+
+test('Swagger UI loads offline and lists the write operations', async () => {
+    await page.goto(new URL('/swagger-ui/', baseUrl).href);
+    await page.locator('.opblock').first().waitFor();
+    assert.equal(await operation(page, 'post', '/api/v1/auth/login').count(), 1, 'POST /api/v1/auth/login is listed');
+    assert.equal(await operation(page, 'post', '/api/v1/articles').count(), 1, 'POST /api/v1/articles is listed');
+    assert.equal(await page.locator('.scheme-container button.authorize').count(), 1, 'an Authorize button');
+});
+
+test('log in, authorize, create an article through Swagger UI, then read it anonymously', async () => {
+    const title = `Made in Swagger UI ${Date.now()}`;
+    const article = {
+        title,
+        body_markdown: 'Written by the **browser test** through *Try it out*.',
+        status: 'published',
+        tags: ['swagger-ui'],
+    };
+    const { created } = await loginAuthorizeAndCreate(page, { baseUrl, email, password, article });
+    assert.equal(created.status, 201);
+    assert.equal(created.body.title, title);
+    assert.equal(created.body.status, 'published');
+
+    // Anonymous, plain HTTP: no token, no browser.
+    const response = await fetch(new URL(`/api/v1/articles/${created.body.id}`, baseUrl));
+    const text = await response.text();
+    assert.equal(response.status, 200, `GET /api/v1/articles/${created.body.id} anonymously: ${text}`);
+    const fetched = JSON.parse(text);
+    assert.equal(fetched.id, created.body.id);
+    assert.equal(fetched.slug, created.body.slug);
+    assert.equal(fetched.title, title);
+    assert.equal(fetched.status, 'published');
+    assert.deepEqual(
+        fetched.tags.map((t) => t.slug),
+        ['swagger-ui'],
+    );
+    assert.match(fetched.body_html, /<strong>browser test<\/strong>/);
+});
+
+test('nothing was fetched from outside the server, and the page raised no error', () => {
+    assert.deepEqual(offsite, [], 'requests to other hosts');
+    assert.deepEqual(pageErrors, [], 'uncaught page errors');
+});

@@ -1,0 +1,10 @@
+//! Who is calling: password hashing, access and refresh tokens, the role ladder and the
+//! extractors that turn a bearer token into a `Caller`.
+
+pub mod extract;
+pub mod password;
+pub mod role;
+pub mod token;
+
+pub use extract::{Caller, MaybeCaller};
+pub use role::Role;

@@ -1,0 +1,269 @@
+//! Writing articles: the publishing workflow, the role table, slugs, tags and versions.
+
+use chrono::{DateTime, NaiveDateTime, Utc};
+
+use super::{Article, full_article, visible};
+use crate::auth::Caller;
+use crate::db::articles::{self as rows, ArticleChanges, ArticleRow, NewArticle};
+use crate::db::{self, DbConn};
+use crate::error::{AppError, FieldError};
+use crate::service::policy::{self, Action};
+use crate::service::{markdown, slugs, tags};
+
+/// The status a writer asks for. "Scheduled" is stored as published with a future time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RequestedStatus {
+    Draft,
+    Published,
+    Scheduled,
+}
+
+/// A new article, already checked for shape (lengths, formats) by the API layer.
+#[derive(Debug, Clone)]
+pub struct ArticleInput {
+    pub title: String,
+    pub slug: Option<String>,
+    pub excerpt: Option<String>,
+    pub body_markdown: String,
+    pub feature_image: Option<String>,
+    pub status: RequestedStatus,
+    pub published_at: Option<DateTime<Utc>>,
+    pub tags: Vec<String>,
+    pub author_id: Option<i64>,
+}
+
+/// Changes to an article: `None` keeps a field; `Some(None)` clears a nullable one.
+#[derive(Debug, Clone, Default)]
+pub struct ArticlePatch {
+    pub title: Option<String>,
+    pub slug: Option<String>,
+    pub excerpt: Option<Option<String>>,
+    pub body_markdown: Option<String>,
+    pub feature_image: Option<Option<String>>,
+    pub status: Option<RequestedStatus>,
+    pub published_at: Option<Option<DateTime<Utc>>>,
+    pub tags: Option<Vec<String>>,
+    pub author_id: Option<i64>,
+}
+
+const EXCERPT_CHARS: usize = 200;
+
+/// The stored (status, published_at) for a request. Drafts have no time; publishing
+/// defaults to now; scheduling needs a time in the future.
+fn stored_status(
+    status: RequestedStatus,
+    published_at: Option<DateTime<Utc>>,
+    now: NaiveDateTime,
+) -> Result<(&'static str, Option<NaiveDateTime>), AppError> {
+    let at = published_at.map(|t| t.naive_utc());
+    match status {
+        RequestedStatus::Draft => Ok(("draft", None)),
+        RequestedStatus::Published => match at {
+            Some(at) if at > now => Err(invalid(
+                "published_at",
+                "is in the future: use status \"scheduled\" to publish later",
+            )),
+            Some(at) => Ok(("published", Some(at))),
+            None => Ok(("published", Some(now))),
+        },
+        RequestedStatus::Scheduled => match at {
+            Some(at) if at > now => Ok(("published", Some(at))),
+            Some(_) => Err(invalid(
+                "published_at",
+                "must be in the future for a scheduled article",
+            )),
+            None => Err(invalid(
+                "published_at",
+                "is required for a scheduled article",
+            )),
+        },
+    }
+}
+
+fn invalid(field: &str, message: &str) -> AppError {
+    AppError::Invalid(vec![FieldError::new(field, message)])
+}
+
+/// The author of a new or reassigned article: the caller, or someone else for editors.
+fn check_author(conn: &mut DbConn, caller: &Caller, author_id: i64) -> Result<(), AppError> {
+    if author_id != caller.user_id {
+        policy::require(caller, Action::Reassign, None)?;
+        if db::users::find(conn, author_id)?.is_none() {
+            return Err(invalid("author_id", "no user has this id"));
+        }
+    }
+    Ok(())
+}
+
+/// Creates an article. Contributors write drafts only; publishing or scheduling needs
+/// author and up (design.md, Roles).
+pub fn create(
+    conn: &mut DbConn,
+    caller: &Caller,
+    input: ArticleInput,
+) -> Result<Article, AppError> {
+    db::write_transaction(conn, |conn| {
+        let now = db::now();
+        let author_id = input.author_id.unwrap_or(caller.user_id);
+        check_author(conn, caller, author_id)?;
+        let (status, published_at) = stored_status(input.status, input.published_at, now)?;
+        if status == "published" {
+            policy::require(caller, Action::Publish, Some(author_id))?;
+        }
+        let slug = match input.slug {
+            Some(slug) if rows::slug_taken(conn, &slug, None)? => {
+                return Err(AppError::Conflict(format!("the slug {slug:?} is taken")));
+            }
+            Some(slug) => slug,
+            None => slugs::free_article_slug(conn, &input.title)?,
+        };
+        let tag_ids = tags::resolve_for_article(conn, caller, &input.tags)?;
+        let excerpt = input
+            .excerpt
+            .unwrap_or_else(|| markdown::excerpt(&input.body_markdown, EXCERPT_CHARS));
+        let id = rows::insert(
+            conn,
+            &NewArticle {
+                slug: &slug,
+                title: &input.title,
+                excerpt: &excerpt,
+                body_html: &markdown::render(&input.body_markdown),
+                reading_time: markdown::reading_time(&input.body_markdown),
+                body_markdown: &input.body_markdown,
+                feature_image: input.feature_image.as_deref(),
+                status,
+                published_at,
+                author_id,
+                created_at: now,
+                updated_at: now,
+            },
+        )?;
+        rows::set_tags(conn, id, &tag_ids)?;
+        let row = rows::find(conn, id)?.ok_or(AppError::NotFound("article"))?;
+        full_article(conn, row, now)
+    })
+}
+
+/// Loads an article for a change and checks the caller may make it. Someone who may not see
+/// the article gets 404; someone who sees it but may not change it gets 403.
+fn editable(
+    conn: &mut DbConn,
+    caller: &Caller,
+    id: i64,
+    now: NaiveDateTime,
+) -> Result<ArticleRow, AppError> {
+    let current = rows::find(conn, id)?
+        .filter(|r| visible(r, Some(caller), now))
+        .ok_or(AppError::NotFound("article"))?;
+    let action = if current.status == "draft" {
+        Action::EditDraft
+    } else {
+        Action::EditPublished
+    };
+    policy::require(caller, action, Some(current.author_id))?;
+    Ok(current)
+}
+
+/// Applies a change if the article is still at `expected` (its ETag's version); otherwise
+/// nothing is written and the caller gets 412.
+pub fn update(
+    conn: &mut DbConn,
+    caller: &Caller,
+    id: i64,
+    expected: i32,
+    patch: ArticlePatch,
+) -> Result<Article, AppError> {
+    db::write_transaction(conn, |conn| {
+        let now = db::now();
+        let current = editable(conn, caller, id, now)?;
+        if current.version != expected {
+            return Err(AppError::PreconditionFailed);
+        }
+        let author_id = patch.author_id.unwrap_or(current.author_id);
+        if author_id != current.author_id {
+            check_author(conn, caller, author_id)?;
+        }
+
+        let mut changes = ArticleChanges {
+            updated_at: Some(now),
+            ..ArticleChanges::default()
+        };
+        if patch.status.is_some() || patch.published_at.is_some() {
+            let requested =
+                patch
+                    .status
+                    .unwrap_or(match (current.status.as_str(), current.published_at) {
+                        ("published", Some(at)) if at > now => RequestedStatus::Scheduled,
+                        ("published", _) => RequestedStatus::Published,
+                        _ => RequestedStatus::Draft,
+                    });
+            let published_at = match patch.published_at {
+                Some(at) => at,
+                // Re-publishing keeps the original time; a new publication gets now.
+                None if current.status == "published" => current.published_at.map(|t| t.and_utc()),
+                None => None,
+            };
+            let (status, at) = stored_status(requested, published_at, now)?;
+            let goes_public = status == "published"
+                && (current.status != "published" || current.published_at != at);
+            if goes_public {
+                policy::require(caller, Action::Publish, Some(author_id))?;
+            }
+            changes.status = Some(status.to_owned());
+            changes.published_at = Some(at);
+        }
+        if let Some(title) = patch.title {
+            changes.title = Some(title);
+        }
+        if let Some(slug) = patch.slug.filter(|s| *s != current.slug) {
+            if rows::slug_taken(conn, &slug, Some(id))? {
+                return Err(AppError::Conflict(format!("the slug {slug:?} is taken")));
+            }
+            changes.slug = Some(slug);
+        }
+        let body = patch
+            .body_markdown
+            .as_deref()
+            .unwrap_or(&current.body_markdown);
+        if let Some(markdown_text) = &patch.body_markdown {
+            changes.body_html = Some(markdown::render(markdown_text));
+            changes.reading_time = Some(markdown::reading_time(markdown_text));
+        }
+        match patch.excerpt {
+            Some(Some(excerpt)) => changes.excerpt = Some(excerpt),
+            // Cleared, or the body changed under a derived excerpt: derive it again.
+            Some(None) => changes.excerpt = Some(markdown::excerpt(body, EXCERPT_CHARS)),
+            None if patch.body_markdown.is_some()
+                && current.excerpt == markdown::excerpt(&current.body_markdown, EXCERPT_CHARS) =>
+            {
+                changes.excerpt = Some(markdown::excerpt(body, EXCERPT_CHARS));
+            }
+            None => {}
+        }
+        changes.body_markdown = patch.body_markdown.clone();
+        changes.feature_image = patch.feature_image;
+        if author_id != current.author_id {
+            changes.author_id = Some(author_id);
+        }
+        if let Some(names) = &patch.tags {
+            let tag_ids = tags::resolve_for_article(conn, caller, names)?;
+            rows::set_tags(conn, id, &tag_ids)?;
+        }
+        if !rows::update_if_version(conn, id, expected, &changes)? {
+            return Err(AppError::PreconditionFailed);
+        }
+        let row = rows::find(conn, id)?.ok_or(AppError::NotFound("article"))?;
+        full_article(conn, row, now)
+    })
+}
+
+/// Deletes an article if it is still at `expected`.
+pub fn delete(conn: &mut DbConn, caller: &Caller, id: i64, expected: i32) -> Result<(), AppError> {
+    db::write_transaction(conn, |conn| {
+        let current = editable(conn, caller, id, db::now())?;
+        if current.version != expected || !rows::delete_if_version(conn, id, expected)? {
+            return Err(AppError::PreconditionFailed);
+        }
+        Ok(())
+    })
+}

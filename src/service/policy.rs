@@ -1,0 +1,88 @@
+//! design.md's role table as one match. Services call `require` before they touch anything.
+
+use crate::auth::{Caller, Role};
+use crate::error::AppError;
+
+/// Something a caller may or may not do. `own` says whether it is their own article.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    /// See a draft or a scheduled article.
+    ReadUnpublished,
+    CreateDraft,
+    /// Make an article published or scheduled.
+    Publish,
+    /// Edit or delete an article that is a draft.
+    EditDraft,
+    /// Edit or delete an article that is published or scheduled.
+    EditPublished,
+    /// Give an article to another author.
+    Reassign,
+    /// Create a tag by naming it on an article.
+    CreateTagInline,
+    ManageTags,
+    ManageUsers,
+}
+
+/// Whether `role` may do `action`, on its own article if `own`.
+pub fn allows(role: Role, action: Action, own: bool) -> bool {
+    match action {
+        Action::CreateDraft => true,
+        Action::ReadUnpublished | Action::EditDraft => own || role >= Role::Editor,
+        Action::Publish | Action::EditPublished => {
+            (own && role >= Role::Author) || role >= Role::Editor
+        }
+        Action::Reassign | Action::ManageTags => role >= Role::Editor,
+        Action::CreateTagInline => role >= Role::Author,
+        Action::ManageUsers => role == Role::Admin,
+    }
+}
+
+/// `Forbidden` unless the caller may do `action` (on an article by `owner`, if any).
+pub fn require(caller: &Caller, action: Action, owner: Option<i64>) -> Result<(), AppError> {
+    let own = owner == Some(caller.user_id);
+    if allows(caller.role, action, own) {
+        Ok(())
+    } else {
+        Err(AppError::Forbidden)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Action::*;
+    use super::*;
+    use crate::auth::Role::{Admin, Author, Contributor, Editor};
+
+    /// design.md, "Roles": (action, own?, contributor, author, editor, admin).
+    const TABLE: [(Action, bool, [bool; 4]); 13] = [
+        (ReadUnpublished, true, [true, true, true, true]),
+        (ReadUnpublished, false, [false, false, true, true]),
+        (CreateDraft, true, [true, true, true, true]),
+        (Publish, true, [false, true, true, true]),
+        (Publish, false, [false, false, true, true]),
+        (EditDraft, true, [true, true, true, true]),
+        (EditDraft, false, [false, false, true, true]),
+        (EditPublished, true, [false, true, true, true]),
+        (EditPublished, false, [false, false, true, true]),
+        (Reassign, false, [false, false, true, true]),
+        (CreateTagInline, true, [false, true, true, true]),
+        (ManageTags, false, [false, false, true, true]),
+        (ManageUsers, false, [false, false, false, true]),
+    ];
+
+    #[test]
+    fn the_policy_is_the_design_role_table() {
+        for (action, own, expected) in TABLE {
+            for (role, allowed) in [Contributor, Author, Editor, Admin]
+                .into_iter()
+                .zip(expected)
+            {
+                assert_eq!(
+                    allows(role, action, own),
+                    allowed,
+                    "{role:?} {action:?} own={own}"
+                );
+            }
+        }
+    }
+}
