@@ -36,14 +36,30 @@ pub fn configure(cfg: &mut ServiceConfig<'_>) {
         .service(
             scope::scope(API_PREFIX)
                 .service(articles::list_articles)
+                .service(articles::create_article)
                 .service(articles::get_article_by_slug)
                 .service(articles::get_article)
+                .service(articles::update_article)
+                .service(articles::delete_article)
                 .service(tags::list_tags)
+                .service(tags::create_tag)
                 .service(tags::get_tag_by_slug)
                 .service(tags::get_tag)
+                .service(tags::update_tag)
+                .service(tags::delete_tag)
                 .service(authors::list_authors)
                 .service(authors::get_author_by_slug)
-                .service(authors::get_author),
+                .service(authors::get_author)
+                .service(auth::login)
+                .service(auth::refresh_session)
+                .service(auth::logout)
+                .service(users::list_users)
+                .service(users::create_user)
+                .service(users::get_user)
+                .service(users::update_user)
+                .service(users::delete_user)
+                .service(users::get_me)
+                .service(users::update_me),
         );
 }
 

@@ -188,3 +188,144 @@ pub fn ids(body: &Value) -> Vec<i64> {
         .map(|a| a["id"].as_i64().expect("id"))
         .collect()
 }
+
+/// A signed-in test user.
+#[derive(Debug, Clone)]
+pub struct TestUser {
+    pub id: i64,
+    pub email: String,
+    pub password: String,
+    pub token: String,
+    pub refresh_token: String,
+}
+
+/// A response, read whole.
+#[derive(Debug)]
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: Value,
+}
+
+impl Reply {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+}
+
+impl TestApp {
+    /// Creates a user straight in the database and signs them in through the API.
+    pub async fn user(&self, role: folio::auth::Role) -> TestUser {
+        let email = format!("{}-{}@example.com", role, uuid::Uuid::new_v4().simple());
+        let password = "a long enough password".to_owned();
+        let created = folio::bootstrap::create_user(
+            &mut self.connect(),
+            &email,
+            &format!("Test {role}"),
+            role,
+            &password,
+        )
+        .expect("create user");
+        let login = self.login(&email, &password).await;
+        assert_eq!(login.status, StatusCode::OK, "login: {:?}", login.body);
+        TestUser {
+            id: created.id,
+            email,
+            password,
+            token: login.body["access_token"].as_str().unwrap().to_owned(),
+            refresh_token: login.body["refresh_token"].as_str().unwrap().to_owned(),
+        }
+    }
+
+    pub async fn login(&self, email: &str, password: &str) -> Reply {
+        self.send(
+            reqwest::Method::POST,
+            "/api/v1/auth/login",
+            None,
+            Some(serde_json::json!({"email": email, "password": password})),
+            None,
+        )
+        .await
+    }
+
+    /// Any request: optional bearer token, JSON body and If-Match.
+    pub async fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+        if_match: Option<&str>,
+    ) -> Reply {
+        let mut request = self.client.request(method, self.url(path));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        if let Some(etag) = if_match {
+            request = request.header("if-match", etag);
+        }
+        let response = request.send().await.expect("request sent");
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = response.bytes().await.expect("body");
+        let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        Reply {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    /// Creates an article as `token`, asserting 201; returns (id, etag, body).
+    pub async fn create_article(&self, token: &str, body: Value) -> (i64, String, Value) {
+        let reply = self
+            .send(
+                reqwest::Method::POST,
+                "/api/v1/articles",
+                Some(token),
+                Some(body),
+                None,
+            )
+            .await;
+        assert_eq!(reply.status, StatusCode::CREATED, "create: {}", reply.body);
+        let etag = reply.header("etag").expect("etag").to_owned();
+        (reply.body["id"].as_i64().unwrap(), etag, reply.body)
+    }
+
+    /// The current ETag of an article, read as someone who may see it.
+    pub async fn etag_of(&self, id: i64, token: &str) -> String {
+        let reply = self
+            .send(
+                reqwest::Method::GET,
+                &format!("/api/v1/articles/{id}"),
+                Some(token),
+                None,
+                None,
+            )
+            .await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+        reply.header("etag").unwrap().to_owned()
+    }
+
+    /// The signing secret the server generated and stored.
+    pub fn stored_secret(&self) -> Vec<u8> {
+        use base64::Engine;
+        use folio::db::schema::settings;
+        let value: String = settings::table
+            .find("jwt_secret")
+            .select(settings::value)
+            .first(&mut self.connect())
+            .expect("stored secret");
+        base64::engine::general_purpose::STANDARD
+            .decode(value)
+            .unwrap()
+    }
+}
+
+/// A server on a fresh database with no content.
+pub async fn spawn_empty(backend: Backend) -> TestApp {
+    spawn_app_with(backend, |_| {}, |_| {}).await
+}

@@ -16,3 +16,6 @@ mod http;
 mod migrations;
 mod openapi;
 mod reads;
+mod roles;
+mod sessions;
+mod writes;
