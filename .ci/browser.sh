@@ -22,7 +22,7 @@ if [ ! -x "$CHROMIUM" ]; then
     echo "browser: installing chromium from Debian"
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq
-    apt-get install -y -qq --no-install-recommends chromium >/dev/null
+    apt-get install -y -qq --no-install-recommends chromium fonts-liberation >/dev/null
 fi
 "$CHROMIUM" --version
 

@@ -5,7 +5,8 @@
 # methods, missing auth, and the stateful ones (use after free, resource availability).
 # Any failure makes this script exit non-zero.
 #
-#   .ci/contract.sh [path/to/folio]          (default: target/release/folio, built by the caller)
+#   .ci/contract.sh [path/to/folio [schemathesis run options...]]
+#                                            (default: target/release/folio, built by the caller)
 #
 # FOLIO_CONTRACT_SCHEMA=path tests that document instead of the served one (to try a fix).
 # FOLIO_CONTRACT_MAX_EXAMPLES (default 50) bounds the cases per operation and phase;
@@ -16,6 +17,7 @@ cd "$(dirname "$0")/.."
 
 SCHEMATHESIS_VERSION=4.32.5
 BIN=${1:-target/release/folio}
+shift || true   # the rest goes to `schemathesis run`, e.g. --continue-on-failure -n 200
 MAX_EXAMPLES=${FOLIO_CONTRACT_MAX_EXAMPLES:-50}
 SEED=${FOLIO_CONTRACT_SEED:-1}
 LOG_DIR=${CI_LOG_DIR:-target/ci-logs}
@@ -50,7 +52,8 @@ BASE=http://127.0.0.1:$PORT
 ADMIN_EMAIL=admin@example.com
 ADMIN_PASSWORD=$("$PY" -c 'import secrets; print(secrets.token_urlsafe(18))')
 
-FOLIO_ADMIN_EMAIL=$ADMIN_EMAIL FOLIO_ADMIN_PASSWORD=$ADMIN_PASSWORD FOLIO_LOG=info \
+# The token must outlive the run (a long exploration included), or later cases would all be 401s.
+FOLIO_ADMIN_EMAIL=$ADMIN_EMAIL FOLIO_ADMIN_PASSWORD=$ADMIN_PASSWORD FOLIO_ACCESS_TOKEN_TTL_SECS=7200 FOLIO_LOG=info FOLIO_LOG_FORMAT=text \
     "$BIN" --database-url "sqlite://$WORK/folio.db" --bind "127.0.0.1:$PORT" serve --demo \
     >"$LOG_DIR/contract-server.log" 2>&1 &
 SERVER_PID=$!
@@ -71,9 +74,22 @@ fi
 OPERATIONS=$("$PY" -c 'import json,sys; d=json.load(open(sys.argv[1])); print(sum(1 for p in d["paths"].values() for m in p if m in ("get","put","post","delete","options","head","patch","trace")))' "$WORK/openapi.json")
 HAS_LOGIN=$("$PY" -c 'import json,sys; print("/api/v1/auth/login" in json.load(open(sys.argv[1]))["paths"])' "$WORK/openapi.json")
 
-# --- an admin access token, once the document has the login operation -------------------------
+# --- configuration --------------------------------------------------------------------------------
+# - No persistent cache: it would replay earlier runs' crashes and write .schemathesis/ somewhere.
+# - missing_required_header expects a request without a required header to be refused with 400,
+#   401, 403, 406, 415 or 422. This API's one required header is If-Match, whose absence is 428
+#   Precondition Required, the status RFC 6585 defines for exactly that case; 428 is added to the
+#   list. Every other check runs with schemathesis' defaults.
 CONFIG="$WORK/schemathesis.toml"
-: >"$CONFIG"
+cat >"$CONFIG" <<'EOF'
+[cache]
+enabled = false
+
+[checks.missing_required_header]
+expected-statuses = [400, 401, 403, 406, 415, 422, 428]
+EOF
+
+# --- an admin access token, once the document has the login operation -------------------------
 if [ "$HAS_LOGIN" = True ]; then
     # Without a `bearer` scheme schemathesis would send no token, every write would answer 401, and
     # the run would pass having tested nothing behind the login.
@@ -85,11 +101,12 @@ if [ "$HAS_LOGIN" = True ]; then
         exit 1
     fi
     FOLIO_CONTRACT_TOKEN=$("$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["access_token"])' "$WORK/login.json")
-    export FOLIO_CONTRACT_TOKEN
-    # Scheme-aware: the token goes to every operation that declares the `bearer` scheme, so the
-    # public reads are still exercised anonymously (their cache path) and `ignored_auth` can check
-    # that the protected ones refuse a request without it.
-    cat >"$CONFIG" <<'EOF'
+    FOLIO_CONTRACT_ADMIN_ID=$("$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["user"]["id"])' "$WORK/login.json")
+    export FOLIO_CONTRACT_TOKEN FOLIO_CONTRACT_ADMIN_ID FOLIO_CONTRACT_ADMIN_PASSWORD=$ADMIN_PASSWORD
+    # Scheme-aware: the token goes to the operations that accept the `bearer` scheme; the purely
+    # public ones (tags, authors, health) run anonymously, and `ignored_auth` checks that the
+    # protected ones refuse a request without the token or with a bad one.
+    cat >>"$CONFIG" <<'EOF'
 [auth.openapi.bearer]
 bearer = "${FOLIO_CONTRACT_TOKEN}"
 EOF
@@ -98,20 +115,27 @@ else
     AUTH_NOTE="anonymously (the document has no POST /api/v1/auth/login yet)"
 fi
 
-# --- hooks: constraints between parameters that OpenAPI 3.1 cannot state ----------------------
-# They touch only cases schemathesis generated as *valid* (positive) and only so that they obey
-# rules the document states in prose; every check still runs on every case, and negative cases
-# are left alone.
-#  - GET /api/v1/articles: `page` and `cursor` are mutually exclusive (400 otherwise), and a
-#    cursor is an opaque token that only the server can issue, for one sort order. A positive case
-#    with a cursor gets a real one, for its sort, taken from the server, and loses its `page`.
-#  - GET /api/v1/articles: `published_before` must be later than `published_after`; a positive case
-#    with both gets them in order.
-#  - PATCH/PUT/DELETE with an `If-Match` header: the ETag is another token only the server issues;
-#    a positive case gets the resource's current one (428 without it and 412 for a stale one stay
-#    covered by the negative cases and by the Rust tests).
-#  - POST/PATCH of an article with status "scheduled" needs a `published_at` in the future, which a
-#    schema cannot say; a positive case gets one a day ahead.
+# --- hooks: what a schema cannot say -------------------------------------------------------------
+# One `before_call` hook, run just before each request is sent (so it also sees the values that
+# stateful links put in). It touches only cases that schemathesis generated as *valid* (positive),
+# never adds a field the case did not have, and every check still runs on every case; negative
+# cases are left alone. Each rule fills in a value that only the running server knows, or obeys a
+# rule the document can only state in prose:
+#  - GET /api/v1/articles: `page` and `cursor` are mutually exclusive (400 otherwise), and a cursor
+#    is an opaque token that only the server issues, for one sort order: a case with a cursor gets
+#    a real one for its sort, and loses its `page`. `published_before` must be later than
+#    `published_after`: a case with both gets them in order.
+#  - PATCH/PUT/DELETE with `If-Match`: the ETag is a token only the server issues: a case gets the
+#    resource's current one (428 without it and 412 for a stale one are covered by the negative
+#    cases and the Rust tests).
+#  - Ids of other resources in a body or query (`author_id`, `reassign_to`) must name an existing
+#    user: a case that sends one gets the admin's id.
+#  - A "scheduled" article needs a `published_at` in the future: a case gets one a day ahead.
+#  - PATCH /api/v1/me: `current_password` must be the real one: a case that sends it gets it, and
+#    its new `password` is that same password, so that later cases still know it.
+#  - The run's admin stays the only admin (a case that creates or promotes a user to admin makes it
+#    an editor instead), so the server's "last admin" rule (409) keeps every later case from losing
+#    the rights it needs and passing as 401/403 having tested nothing.
 cat >"$WORK/hooks.py" <<'EOF'
 import json
 import os
@@ -123,13 +147,21 @@ from datetime import datetime, timedelta, timezone
 import schemathesis
 
 BASE = os.environ["FOLIO_CONTRACT_BASE_URL"]
+TOKEN = os.environ.get("FOLIO_CONTRACT_TOKEN")
+ADMIN_ID = int(os.environ.get("FOLIO_CONTRACT_ADMIN_ID") or 0) or None
+ADMIN_PASSWORD = os.environ.get("FOLIO_CONTRACT_ADMIN_PASSWORD")
+SORTS = ("-published_at", "published_at", "-updated_at", "title")
 _cursors = {}
+
+
+def _get(path):
+    request = urllib.request.Request(BASE + path, headers={"Authorization": f"Bearer {TOKEN}"} if TOKEN else {})
+    return urllib.request.urlopen(request, timeout=10)
 
 
 def _cursor_for(sort):
     if sort not in _cursors:
-        query = urllib.parse.urlencode({"limit": 1, "sort": sort})
-        with urllib.request.urlopen(f"{BASE}/api/v1/articles?{query}", timeout=10) as resp:
+        with _get("/api/v1/articles?" + urllib.parse.urlencode({"limit": 1, "sort": sort})) as resp:
             _cursors[sort] = json.load(resp)["meta"]["next_cursor"]
     return _cursors[sort]
 
@@ -141,15 +173,9 @@ def _instant(value):
         return None
 
 
-@schemathesis.hook("map_case").apply_to(method="GET", path="/api/v1/articles")
-def articles_cross_parameter_rules(ctx, case):
-    if not _positive(case) or not case.query:
-        return case
-    query = dict(case.query)
+def _article_list_query(query):
     if query.get("cursor") is not None:
-        sort = query.get("sort")
-        sort = sort if sort in ("-published_at", "published_at", "-updated_at", "title") else "-published_at"
-        cursor = _cursor_for(sort)
+        cursor = _cursor_for(query.get("sort") if query.get("sort") in SORTS else SORTS[0])
         if cursor is None:
             query.pop("cursor")
         else:
@@ -161,44 +187,55 @@ def articles_cross_parameter_rules(ctx, case):
             query.pop("published_before")
         else:
             query["published_after"], query["published_before"] = query["published_before"], query["published_after"]
-    case.query = query
-    return case
 
 
-def _positive(case):
-    return case.meta is not None and case.meta.generation.mode.is_positive
-
-
-# Scoped with apply_to: a hook on every operation slows schemathesis' generation down eightfold.
-@schemathesis.hook("map_case").apply_to(method=["PATCH", "PUT", "DELETE"])
-def current_etag_in_if_match(ctx, case):
-    if not _positive(case) or not case.headers:
-        return case
-    key = next((k for k in case.headers if k.lower() == "if-match"), None)
-    if key is None:
-        return case
-    token = os.environ.get("FOLIO_CONTRACT_TOKEN")
-    request = urllib.request.Request(
-        BASE + case.formatted_path, headers={"Authorization": f"Bearer {token}"} if token else {}
-    )
+def _current_etag(case):
     try:
-        with urllib.request.urlopen(request, timeout=10) as resp:
-            etag = resp.headers.get("ETag")
+        with _get(case.formatted_path) as resp:
+            return resp.headers.get("ETag")
     except (urllib.error.URLError, ValueError):
-        return case  # no such resource: the request's own answer (404) is what is tested
-    if etag:
-        case.headers[key] = etag
-    return case
+        return None  # no such resource: the request's own answer (404) is what is tested
 
 
-@schemathesis.hook("map_case").apply_to(method=["POST", "PATCH"], path_regex="^/api/v1/articles")
-def scheduled_articles_are_in_the_future(ctx, case):
-    if not _positive(case) or not isinstance(case.body, dict) or case.body.get("status") != "scheduled":
-        return case
-    at = _instant(case.body.get("published_at"))
-    if at is None or at.tzinfo is None or at <= datetime.now(timezone.utc) + timedelta(minutes=5):
-        case.body = {**case.body, "published_at": (datetime.now(timezone.utc) + timedelta(days=1)).isoformat()}
-    return case
+@schemathesis.hook
+def before_call(ctx, case, kwargs):
+    if case.meta is None or not case.meta.generation.mode.is_positive:
+        return
+    method, path = case.method.upper(), case.path
+    body = case.body if isinstance(case.body, dict) else None
+    query = case.query if isinstance(case.query, dict) else None
+
+    if method == "GET" and path == "/api/v1/articles" and query:
+        _article_list_query(query)
+
+    if method in ("PATCH", "PUT", "DELETE") and case.headers:
+        key = next((k for k in case.headers if k.lower() == "if-match"), None)
+        etag = _current_etag(case) if key is not None else None
+        if etag:
+            case.headers[key] = etag
+
+    if ADMIN_ID is not None:
+        if body is not None and body.get("author_id") is not None and path.startswith("/api/v1/articles"):
+            body["author_id"] = ADMIN_ID
+        if query and query.get("reassign_to") is not None and path == "/api/v1/users/{id}":
+            query["reassign_to"] = ADMIN_ID
+
+    if body is not None and path.startswith("/api/v1/articles") and body.get("status") == "scheduled":
+        at = _instant(body.get("published_at"))
+        if at is None or at.tzinfo is None or at <= datetime.now(timezone.utc) + timedelta(minutes=5):
+            body["published_at"] = (datetime.now(timezone.utc) + timedelta(days=1)).isoformat()
+
+    if body is not None and ADMIN_PASSWORD is not None and method == "PATCH" and path == "/api/v1/me":
+        if isinstance(body.get("current_password"), str):
+            body["current_password"] = ADMIN_PASSWORD
+            if isinstance(body.get("password"), str):
+                body["password"] = ADMIN_PASSWORD
+
+    if body is not None and path in ("/api/v1/users", "/api/v1/users/{id}") and body.get("role") == "admin":
+        body["role"] = "editor"
+    if body is not None and path == "/api/v1/users/{id}" and str(case.path_parameters.get("id")) == str(ADMIN_ID):
+        if isinstance(body.get("password"), str) and ADMIN_PASSWORD is not None:
+            body["password"] = ADMIN_PASSWORD
 EOF
 
 echo "contract: schemathesis $SCHEMATHESIS_VERSION, $OPERATIONS operations at $BASE, $AUTH_NOTE," \
@@ -208,6 +245,7 @@ SEED_ARGS=(--seed "$SEED")
 set +e
 # --output-sanitize false: the repro commands must show what was sent (it would hide the `author`
 # parameter); the token is a throwaway for this temp server.
+cd "$WORK"   # whatever schemathesis leaves behind stays out of the repository
 FOLIO_CONTRACT_BASE_URL=$BASE SCHEMATHESIS_HOOKS="$WORK/hooks.py" \
     "$ST" --config-file "$CONFIG" run "$SCHEMA" \
     --url "$BASE" \
@@ -219,6 +257,7 @@ FOLIO_CONTRACT_BASE_URL=$BASE SCHEMATHESIS_HOOKS="$WORK/hooks.py" \
     --output-sanitize false \
     --no-color \
     --report junit --report-junit-path "$LOG_DIR/contract-junit.xml" \
+    "$@" \
     2>&1 | tee "$LOG_DIR/contract.log"
 STATUS=${PIPESTATUS[0]}
 set -e

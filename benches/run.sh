@@ -46,7 +46,7 @@ prepare() {
     fi
     if "$BIN" --database-url "$url" --log warn seed --articles "$N" --tags 40 --authors 20 --seed 42 2>"$WORK/seed.err"; then
         :
-    elif grep -q "already has articles" "$WORK/seed.err"; then
+    elif grep -q "already has" "$WORK/seed.err"; then
         echo "(reusing the seeded $backend database)"
     else
         cat "$WORK/seed.err" >&2
@@ -57,7 +57,9 @@ prepare() {
 SERVER=
 start_server() {
     local url=$1 ttl=$2
+    # Login limits off: every login here comes from one address and one account.
     FOLIO_DATABASE_URL=$url FOLIO_BIND=127.0.0.1:$PORT FOLIO_READ_CACHE_TTL_MS=$ttl FOLIO_LOG=warn \
+        FOLIO_LOGIN_LIMIT_PER_ADDRESS=0 FOLIO_LOGIN_LIMIT_PER_ACCOUNT=0 \
         "$BIN" serve >"$WORK/server.log" 2>&1 &
     SERVER=$!
     for _ in $(seq 1 100); do
@@ -74,15 +76,16 @@ stop_server() {
 }
 trap stop_server EXIT
 
-# Prints "requests/s p50 p99" for one URL.
+# Prints "requests/s p50 p99" for one URL (extra wrk arguments may follow).
 measure() {
-    local out rps p50 p99
-    out=$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency "$1")
+    local out rps p50 p99 url=$1
+    shift
+    out=$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency "$@" "$url")
     rps=$(awk '/^Requests\/sec:/ {print $2}' <<<"$out")
     p50=$(awk '$1 == "50%" {print $2}' <<<"$out")
     p99=$(awk '$1 == "99%" {print $2}' <<<"$out")
     if grep -q "Non-2xx" <<<"$out"; then
-        echo "non-2xx responses for $1:" >&2
+        echo "non-2xx responses for $url:" >&2
         grep "Non-2xx" <<<"$out" >&2
     fi
     printf '%10s %10s %10s' "$rps" "$p50" "$p99"
@@ -113,6 +116,21 @@ for backend in "${BACKENDS[@]}"; do
             line=$(printf '%-9s %-8s %-6s %-22s %s' "$backend" "$N" "$cache" "${names[$i]}" "$(measure "$BASE${paths[$i]}")")
             echo "$line" | tee -a "$RESULTS"
         done
+        if [ "$cache" = off ]; then
+            # Logins (argon2id, 19 MiB, t=2) alone, then the tag-filtered list while logins run.
+            "$BIN" --database-url "$url" --log warn user create --email bench@example.com --name Bench \
+                --role author --password-stdin <<<"benchmark password 1" >/dev/null 2>&1 || true
+            line=$(printf '%-9s %-8s %-6s %-22s %s' "$backend" "$N" "$cache" "login" \
+                "$(CONNECTIONS=4 measure "$BASE/api/v1/auth/login" -s benches/login.lua)")
+            echo "$line" | tee -a "$RESULTS"
+            CONNECTIONS=4 wrk -t1 -c4 -d"$DURATION" -s benches/login.lua "$BASE/api/v1/auth/login" >"$WORK/logins.txt" &
+            logins=$!
+            line=$(printf '%-9s %-8s %-6s %-22s %s' "$backend" "$N" "$cache" "tag list during logins" \
+                "$(measure "$BASE${paths[0]}")")
+            echo "$line" | tee -a "$RESULTS"
+            wait "$logins"
+            echo "  (logins meanwhile: $(awk '/^Requests\/sec:/ {print $2}' "$WORK/logins.txt")/s)" | tee -a "$RESULTS"
+        fi
         stop_server
     done
 done

@@ -69,6 +69,14 @@ pub struct Config {
     #[arg(long, env = "FOLIO_ADMIN_PASSWORD", hide_env_values = true)]
     pub admin_password: Option<Secret>,
 
+    /// Login attempts allowed per client address per minute (0: no limit).
+    #[arg(long, env = "FOLIO_LOGIN_LIMIT_PER_ADDRESS", default_value_t = 20)]
+    pub login_limit_per_address: u32,
+
+    /// Login attempts allowed per account per minute (0: no limit).
+    #[arg(long, env = "FOLIO_LOGIN_LIMIT_PER_ACCOUNT", default_value_t = 10)]
+    pub login_limit_per_account: u32,
+
     /// Log filter, in tracing's EnvFilter syntax (`info`, `folio=debug,warn`).
     #[arg(long, env = "FOLIO_LOG", default_value = "info")]
     pub log: String,
@@ -100,6 +108,8 @@ impl Config {
             jwt_issuer: "folio".into(),
             admin_email: None,
             admin_password: None,
+            login_limit_per_address: 20,
+            login_limit_per_account: 10,
         }
     }
 

@@ -74,7 +74,12 @@ impl From<diesel::result::Error> for AppError {
         use diesel::result::{DatabaseErrorKind, Error};
         match e {
             Error::NotFound => Self::NotFound("resource"),
-            Error::DatabaseError(DatabaseErrorKind::ClosedConnection, _) => Self::Unavailable,
+            // The server went away (restart, failover): the pool drops the connection and
+            // the client may retry.
+            Error::DatabaseError(
+                DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand,
+                _,
+            ) => Self::Unavailable,
             other => Self::Internal(anyhow::Error::new(other)),
         }
     }

@@ -13,6 +13,7 @@ use utoipa_actix_web::AppExt;
             Errors are `application/problem+json` (RFC 9457).",
         license(name = "MIT", identifier = "MIT"),
     ),
+    servers((url = "/", description = "This server")),
     modifiers(&BearerScheme),
     tags(
         (name = "articles", description = "Articles: public reads, and writes by role"),
@@ -52,7 +53,29 @@ pub fn document() -> utoipa::openapi::OpenApi {
         .configure(crate::api::configure)
         .split_for_parts();
     doc.info.version = env!("CARGO_PKG_VERSION").to_owned();
-    doc
+    require_current_password(doc)
+}
+
+/// `PATCH /me` needs `current_password` whenever it sets `password`, a rule utoipa cannot
+/// express, so it is added to the schema as JSON.
+fn require_current_password(doc: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
+    let Ok(mut json) = serde_json::to_value(&doc) else {
+        return doc;
+    };
+    if let Some(schema) = json
+        .pointer_mut("/components/schemas/UpdateMeRequest")
+        .and_then(|s| s.as_object_mut())
+    {
+        schema.insert(
+            "if".into(),
+            serde_json::json!({"required": ["password"], "properties": {"password": {"type": "string"}}}),
+        );
+        schema.insert(
+            "then".into(),
+            serde_json::json!({"required": ["current_password"], "properties": {"current_password": {"type": "string"}}}),
+        );
+    }
+    serde_json::from_value(json).unwrap_or(doc)
 }
 
 /// The document as committed in `openapi/openapi.json`.

@@ -78,7 +78,10 @@ impl Application {
             routes: Arc::new(RouteTable::from_openapi(&doc)),
             tokens: Arc::new(tokens),
             passwords: PasswordWorker::for_this_machine(),
-            login_limiter: Arc::new(LoginLimiter::new()),
+            login_limiter: Arc::new(LoginLimiter::new(
+                config.login_limit_per_address,
+                config.login_limit_per_account,
+            )),
             config: Arc::new(config),
         };
         let listener = TcpListener::bind(state.config.bind)?;

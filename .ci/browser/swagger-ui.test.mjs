@@ -59,9 +59,16 @@ before(async () => {
 
 after(async () => {
     if (page) {
+        // The last response Swagger UI shows (the 201 of the new article), and the whole page.
         mkdirSync(dirname(screenshot), { recursive: true });
-        await page.screenshot({ path: screenshot, fullPage: true }).catch((e) => console.error(`no screenshot: ${e}`));
-        console.log(`screenshot: ${screenshot}`);
+        const full = screenshot.replace(/\.png$/, '') + '-full.png';
+        await operation(page, 'post', '/api/v1/articles')
+            .locator('.live-responses-table')
+            .scrollIntoViewIfNeeded({ timeout: 2000 })
+            .catch(() => {});
+        await page.screenshot({ path: screenshot }).catch((e) => console.error(`no screenshot: ${e}`));
+        await page.screenshot({ path: full, fullPage: true }).catch((e) => console.error(`no screenshot: ${e}`));
+        console.log(`screenshots: ${screenshot}, ${full}`);
     }
     await context?.close();
     if (userDataDir) rmSync(userDataDir, { recursive: true, force: true });

@@ -19,25 +19,25 @@ use crate::error::AppError;
 use crate::service::sessions::{self, Session};
 use crate::state::AppState;
 
-/// Login attempts allowed per client address and per account. Per instance: with several
-/// instances the effective limit is multiplied, which still stops brute force.
+/// Login attempts allowed per client address and per account, each a burst of `n` refilled
+/// at `n` a minute. Per instance: with several instances the effective limit is multiplied,
+/// which still stops brute force.
 pub struct LoginLimiter {
-    by_address: DefaultKeyedRateLimiter<IpAddr>,
-    by_account: DefaultKeyedRateLimiter<String>,
+    by_address: Option<DefaultKeyedRateLimiter<IpAddr>>,
+    by_account: Option<DefaultKeyedRateLimiter<String>>,
     clock: DefaultClock,
 }
 
+fn per_minute<K: std::hash::Hash + Eq + Clone>(n: u32) -> Option<DefaultKeyedRateLimiter<K>> {
+    NonZeroU32::new(n).map(|n| RateLimiter::keyed(Quota::per_minute(n)))
+}
+
 impl LoginLimiter {
-    /// Bursts of 20 per address and 10 per account, refilled at one every 3 and 6 seconds.
-    pub fn new() -> Self {
-        let quota = |burst: u32, every: Duration| {
-            Quota::with_period(every)
-                .map(|q| q.allow_burst(NonZeroU32::new(burst).unwrap_or(NonZeroU32::MIN)))
-                .unwrap_or_else(|| Quota::per_second(NonZeroU32::MIN))
-        };
+    /// A limit of 0 means none.
+    pub fn new(per_address: u32, per_account: u32) -> Self {
         Self {
-            by_address: RateLimiter::keyed(quota(20, Duration::from_secs(3))),
-            by_account: RateLimiter::keyed(quota(10, Duration::from_secs(6))),
+            by_address: per_minute(per_address),
+            by_account: per_minute(per_account),
             clock: DefaultClock::default(),
         }
     }
@@ -46,26 +46,24 @@ impl LoginLimiter {
         let retry = |wait: Duration| AppError::TooManyRequests {
             retry_after_secs: wait.as_secs().max(1),
         };
-        if let Some(address) = address {
-            self.by_address
+        if let (Some(limiter), Some(address)) = (&self.by_address, address) {
+            limiter
                 .check_key(&address)
                 .map_err(|n| retry(n.wait_time_from(self.clock.now())))?;
+            // Forget idle keys now and then, so the map stays bounded.
+            if limiter.len() > 10_000 {
+                limiter.retain_recent();
+            }
         }
-        self.by_account
-            .check_key(&account.to_owned())
-            .map_err(|n| retry(n.wait_time_from(self.clock.now())))?;
-        // Forget idle keys now and then, so the maps stay bounded.
-        if self.by_account.len() > 10_000 || self.by_address.len() > 10_000 {
-            self.by_account.retain_recent();
-            self.by_address.retain_recent();
+        if let Some(limiter) = &self.by_account {
+            limiter
+                .check_key(&account.to_owned())
+                .map_err(|n| retry(n.wait_time_from(self.clock.now())))?;
+            if limiter.len() > 10_000 {
+                limiter.retain_recent();
+            }
         }
         Ok(())
-    }
-}
-
-impl Default for LoginLimiter {
-    fn default() -> Self {
-        Self::new()
     }
 }
 
@@ -124,6 +122,7 @@ fn no_store(body: SessionResponse) -> HttpResponse {
 #[utoipa::path(
     tag = "auth",
     operation_id = "login",
+    security(()),
     request_body = LoginRequest,
     responses(
         (status = 200, description = "Signed in", body = SessionResponse),
@@ -171,6 +170,7 @@ pub async fn login(
 #[utoipa::path(
     tag = "auth",
     operation_id = "refresh_session",
+    security(()),
     request_body = RefreshRequest,
     responses(
         (status = 200, description = "New tokens", body = SessionResponse),
@@ -200,6 +200,7 @@ pub async fn refresh_session(
 #[utoipa::path(
     tag = "auth",
     operation_id = "logout",
+    security(()),
     request_body = RefreshRequest,
     responses(
         (status = 204, description = "Revoked"),

@@ -58,6 +58,7 @@ impl From<Page<Author>> for AuthorListResponse {
 #[utoipa::path(
     tag = "authors",
     operation_id = "list_authors",
+    security(()),
     params(PageQuery),
     responses(
         (status = 200, description = "A page of authors", body = AuthorListResponse),
@@ -100,6 +101,7 @@ async fn get_one(
 #[utoipa::path(
     tag = "authors",
     operation_id = "get_author",
+    security(()),
     params(("id" = i64, Path, description = "Author id")),
     responses(
         (status = 200, description = "The author", body = AuthorResponse),
@@ -122,6 +124,7 @@ pub async fn get_author(
 #[utoipa::path(
     tag = "authors",
     operation_id = "get_author_by_slug",
+    security(()),
     params(("slug" = String, Path, description = "Author slug")),
     responses(
         (status = 200, description = "The author", body = AuthorResponse),

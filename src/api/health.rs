@@ -20,6 +20,7 @@ pub struct HealthResponse {
 #[utoipa::path(
     tag = "health",
     operation_id = "get_health",
+    security(()),
     responses((status = 200, description = "Alive", body = HealthResponse))
 )]
 #[get("/healthz")]
@@ -31,6 +32,7 @@ pub async fn get_health() -> Json<HealthResponse> {
 #[utoipa::path(
     tag = "health",
     operation_id = "get_readiness",
+    security(()),
     responses(
         (status = 200, description = "Ready", body = HealthResponse),
         (status = 503, description = "The database is unreachable", body = Problem, content_type = "application/problem+json"),

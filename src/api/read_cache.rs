@@ -111,14 +111,13 @@ impl ReadCache {
             "" => req.path().to_owned(),
             query => format!("{}?{query}", req.path()),
         };
-        if let Some(hit) = self.entries.get(&key) {
-            return Ok(hit.respond(req, self.cache_control.clone()));
-        }
-        // Read before computing: a write that lands meanwhile makes this copy stale at once.
-        let generation = self.entries.generation();
-        let value = compute.await?;
-        let representation = Representation::new(&value, version_of(&value))?;
-        self.entries.insert(key, representation.clone(), generation);
+        let representation = self
+            .entries
+            .get_or_compute(key, || async {
+                let value = compute.await?;
+                Representation::new(&value, version_of(&value))
+            })
+            .await?;
         Ok(representation.respond(req, self.cache_control.clone()))
     }
 

@@ -65,6 +65,7 @@ impl From<Page<Tag>> for TagListResponse {
 #[utoipa::path(
     tag = "tags",
     operation_id = "list_tags",
+    security(()),
     params(PageQuery),
     responses(
         (status = 200, description = "A page of tags", body = TagListResponse),
@@ -107,6 +108,7 @@ async fn get_one(
 #[utoipa::path(
     tag = "tags",
     operation_id = "get_tag",
+    security(()),
     params(("id" = i64, Path, description = "Tag id")),
     responses(
         (status = 200, description = "The tag", body = TagResponse),
@@ -129,6 +131,7 @@ pub async fn get_tag(
 #[utoipa::path(
     tag = "tags",
     operation_id = "get_tag_by_slug",
+    security(()),
     params(("slug" = String, Path, description = "Tag slug")),
     responses(
         (status = 200, description = "The tag", body = TagResponse),

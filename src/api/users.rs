@@ -68,15 +68,22 @@ impl From<Page<User>> for UserListResponse {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateUserRequest {
-    #[schema(example = "ada@example.com")]
+    #[schema(format = Email, max_length = 254, example = "ada@example.com")]
     pub email: String,
-    #[schema(example = "Ada Lovelace")]
+    #[schema(
+        min_length = 1,
+        max_length = 100,
+        pattern = r"\S",
+        example = "Ada Lovelace"
+    )]
     pub name: String,
     pub role: Role,
     /// At least 10 characters.
     #[schema(min_length = 10, max_length = 256)]
     pub password: String,
+    #[schema(max_length = 2000)]
     pub bio: Option<String>,
+    #[schema(max_length = 2000, pattern = r"^https?://\S*$")]
     pub avatar: Option<String>,
 }
 
@@ -84,11 +91,15 @@ pub struct CreateUserRequest {
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateUserRequest {
+    #[schema(format = Email, max_length = 254, example = "ada@example.com")]
     pub email: Option<String>,
+    #[schema(min_length = 1, max_length = 100, pattern = r"\S")]
     pub name: Option<String>,
+    #[schema(max_length = 2000)]
     pub bio: Option<String>,
     /// `null` removes the avatar.
     #[serde(default, deserialize_with = "nullable")]
+    #[schema(max_length = 2000, pattern = r"^https?://\S*$")]
     pub avatar: Option<Option<String>>,
     pub role: Option<Role>,
     pub disabled: Option<bool>,
@@ -101,10 +112,15 @@ pub struct UpdateUserRequest {
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateMeRequest {
+    #[schema(format = Email, max_length = 254, example = "ada@example.com")]
     pub email: Option<String>,
+    #[schema(min_length = 1, max_length = 100, pattern = r"\S")]
     pub name: Option<String>,
+    #[schema(max_length = 2000)]
     pub bio: Option<String>,
+    /// `null` removes the avatar.
     #[serde(default, deserialize_with = "nullable")]
+    #[schema(max_length = 2000, pattern = r"^https?://\S*$")]
     pub avatar: Option<Option<String>>,
     #[schema(min_length = 10, max_length = 256)]
     pub password: Option<String>,

@@ -34,20 +34,19 @@ impl Checks {
         }
     }
 
+    /// Deliberately loose (something@something, no spaces): the only real check of an email
+    /// address is mail arriving there.
     pub fn email(&mut self, field: &str, value: &str) {
-        let ok = value.len() <= 254
-            && value.split_once('@').is_some_and(|(local, domain)| {
-                !local.is_empty()
-                    && domain.contains('.')
-                    && !domain.starts_with('.')
-                    && !domain.ends_with('.')
-            })
+        let ok = value.chars().count() <= 254
+            && value
+                .rsplit_once('@')
+                .is_some_and(|(local, domain)| !local.is_empty() && !domain.is_empty())
             && !value.chars().any(char::is_whitespace);
         self.require(ok, field, "must be an email address");
     }
 
     pub fn url(&mut self, field: &str, value: &str) {
-        let ok = value.len() <= 2000
+        let ok = value.chars().count() <= 2000
             && (value.starts_with("https://") || value.starts_with("http://"))
             && !value.chars().any(char::is_whitespace);
         self.require(ok, field, "must be an http(s) URL");

@@ -280,6 +280,17 @@ fn keyset(filter: &ArticleFilter, order: ArticleOrder, key: &SortKey, id: i64) -
     }
 }
 
+/// `ORDER BY` for an order, ties broken by id.
+fn order_clause(filter: &ArticleFilter, order: ArticleOrder) -> String {
+    let published = published_key(filter);
+    match order {
+        ArticleOrder::PublishedDesc => format!("{published} DESC, articles.id DESC"),
+        ArticleOrder::PublishedAsc => format!("{published} ASC, articles.id ASC"),
+        ArticleOrder::UpdatedDesc => "articles.updated_at DESC, articles.id DESC".to_owned(),
+        ArticleOrder::TitleAsc => "articles.title ASC, articles.id ASC".to_owned(),
+    }
+}
+
 /// One ordered page of summaries.
 pub fn list_page(
     conn: &mut DbConn,
@@ -288,27 +299,36 @@ pub fn list_page(
     window: &Window,
     limit: i64,
 ) -> QueryResult<Vec<ArticleSummaryRow>> {
-    let mut query = filtered(filter, TagForm::Exists)
-        .select(ArticleSummaryRow::as_select())
-        .limit(limit);
-    let published = published_key(filter);
-    query = match order {
-        ArticleOrder::PublishedDesc => query.order(sql::<Timestamp>(&format!(
-            "{published} DESC, articles.id DESC"
-        ))),
-        ArticleOrder::PublishedAsc => query.order(sql::<Timestamp>(&format!(
-            "{published} ASC, articles.id ASC"
-        ))),
-        ArticleOrder::UpdatedDesc => {
-            query.order((articles::updated_at.desc(), articles::id.desc()))
+    let ordering = sql::<Timestamp>(&order_clause(filter, order));
+    match window {
+        Window::After { key, id } => filtered(filter, TagForm::Exists)
+            .filter(keyset(filter, order, key, *id))
+            .order(ordering)
+            .limit(limit)
+            .select(ArticleSummaryRow::as_select())
+            .load(conn),
+        Window::Offset(0) => filtered(filter, TagForm::Exists)
+            .order(ordering)
+            .limit(limit)
+            .select(ArticleSummaryRow::as_select())
+            .load(conn),
+        // A deep numbered page skips rows from the index alone (a "deferred join"), then
+        // fetches only the rows it shows; skipping whole rows would read every one of them.
+        Window::Offset(offset) => {
+            let ids: Vec<i64> = filtered(filter, TagForm::Exists)
+                .order(ordering)
+                .limit(limit)
+                .offset(*offset)
+                .select(articles::id)
+                .load(conn)?;
+            let mut rows: Vec<ArticleSummaryRow> = articles::table
+                .filter(articles::id.eq_any(&ids))
+                .select(ArticleSummaryRow::as_select())
+                .load(conn)?;
+            rows.sort_by_key(|row| ids.iter().position(|&id| id == row.id));
+            Ok(rows)
         }
-        ArticleOrder::TitleAsc => query.order((articles::title.asc(), articles::id.asc())),
-    };
-    query = match window {
-        Window::Offset(offset) => query.offset(*offset),
-        Window::After { key, id } => query.filter(keyset(filter, order, key, *id)),
-    };
-    query.load(conn)
+    }
 }
 
 /// How many articles match the filter.

@@ -133,6 +133,9 @@ impl Pool {
             .max_size(options.max_size)
             .min_idle(Some(1))
             .connection_timeout(options.acquire_timeout)
+            // No ping before every checkout (a round trip per request on PostgreSQL): a
+            // connection that broke is detected by diesel when its query fails, and dropped.
+            .test_on_check_out(false)
             .connection_customizer(Box::new(SqliteSettings))
             .build_unchecked(Manager(url.clone()));
         Ok(Self {

@@ -3,7 +3,7 @@
 
 use std::sync::LazyLock;
 
-use pulldown_cmark::{Event, Options, Parser, html};
+use pulldown_cmark::{Event, Options, Parser, TagEnd, html};
 
 /// ammonia's defaults drop scripts, event-handler attributes and `javascript:` URLs; links
 /// also get `rel="noopener noreferrer"`.
@@ -35,7 +35,17 @@ fn plain_text(markdown: &str) -> String {
     for event in Parser::new_ext(markdown, options()) {
         match event {
             Event::Text(t) | Event::Code(t) => text.push_str(&t),
-            Event::SoftBreak | Event::HardBreak | Event::End(_) => text.push(' '),
+            // Blocks end with a space; inline ends (emphasis, links) must not add one.
+            Event::SoftBreak
+            | Event::HardBreak
+            | Event::End(
+                TagEnd::Paragraph
+                | TagEnd::Heading(_)
+                | TagEnd::Item
+                | TagEnd::CodeBlock
+                | TagEnd::BlockQuote(_)
+                | TagEnd::TableCell,
+            ) => text.push(' '),
             _ => {}
         }
     }
@@ -94,6 +104,10 @@ mod tests {
     #[test]
     fn excerpt_cuts_at_a_word_and_reading_time_counts_words() {
         assert_eq!(excerpt("# A\n\nOne two three four", 12), "A One two…");
+        assert_eq!(
+            excerpt("See *this*. And [that](https://x.y)!", 100),
+            "See this. And that!"
+        );
         assert_eq!(reading_time("word "), 1);
         assert_eq!(reading_time(&"word ".repeat(530)), 2);
     }

@@ -21,6 +21,18 @@ pub fn slugify(text: &str, fallback: &str) -> String {
     }
 }
 
+/// A tag's slug. A name with nothing to transliterate (`+`, `*`) still gets a stable slug of
+/// its own, from the hex of its bytes, so it names one tag and never collides with another.
+pub fn tag_slug(name: &str) -> String {
+    let name = name.trim();
+    let slug = slugify(name, "");
+    if !slug.is_empty() {
+        return slug;
+    }
+    let hex: String = name.bytes().take(40).map(|b| format!("{b:02x}")).collect();
+    format!("tag-{hex}")
+}
+
 /// Whether `text` is already a slug as Folio makes them.
 pub fn is_slug(text: &str) -> bool {
     !text.is_empty()
@@ -58,6 +70,9 @@ mod tests {
         );
         assert_eq!(slugify("Привет, мир", "x"), "privet-mir");
         assert_eq!(slugify("!!!", "article"), "article");
+        assert_eq!(tag_slug(" Data Engineering "), "data-engineering");
+        assert_eq!(tag_slug("+"), "tag-2b");
+        assert_ne!(tag_slug("*"), tag_slug("+"));
         assert!(is_slug("creme-brulee-10"));
         assert!(!is_slug("Creme") && !is_slug("a--b") && !is_slug("-a") && !is_slug(""));
     }

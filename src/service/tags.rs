@@ -78,14 +78,7 @@ pub fn resolve_for_article(
     let mut ids = Vec::with_capacity(names.len());
     let mut unknown = Vec::new();
     for name in names {
-        let slug = slugs::slugify(name, "");
-        if slug.is_empty() {
-            unknown.push(FieldError::new(
-                "tags",
-                format!("{name:?} has no letters or digits"),
-            ));
-            continue;
-        }
+        let slug = slugs::tag_slug(name);
         let id = match db::tags::find_by_slug(conn, &slug)? {
             Some(tag) => tag.id,
             None if policy::allows(caller.role, Action::CreateTagInline, false) => {

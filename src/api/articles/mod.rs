@@ -29,6 +29,7 @@ const MAX_QUERY_CHARS: usize = 200;
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "lowercase")]
+#[schema(default = "any")]
 pub enum TagMatchParam {
     Any,
     All,
@@ -36,6 +37,7 @@ pub enum TagMatchParam {
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "lowercase")]
+#[schema(default = "published")]
 pub enum StatusParam {
     Published,
     Draft,
@@ -44,6 +46,7 @@ pub enum StatusParam {
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema)]
+#[schema(default = "-published_at")]
 pub enum ArticleSort {
     #[serde(rename = "-published_at")]
     PublishedDesc,
@@ -64,7 +67,7 @@ pub struct ArticleListQuery {
     #[param(example = "rust,databases")]
     pub tag: Option<String>,
     /// Whether an article needs `any` of the `tag`s or `all` of them.
-    #[param(inline, default = "any")]
+    #[param(inline)]
     pub tag_match: Option<TagMatchParam>,
     /// Comma-separated tag slugs (at most 20); articles with any of them are left out.
     pub exclude_tag: Option<String>,
@@ -75,14 +78,14 @@ pub struct ArticleListQuery {
     pub q: Option<String>,
     /// `published` for everyone; `draft`, `scheduled` and `all` need a signed-in caller,
     /// who sees their own, or everyone's from editor up.
-    #[param(inline, default = "published")]
+    #[param(inline)]
     pub status: Option<StatusParam>,
     /// Only articles published strictly after this instant (RFC 3339).
     pub published_after: Option<DateTime<Utc>>,
     /// Only articles published strictly before this instant (RFC 3339).
     pub published_before: Option<DateTime<Utc>>,
     /// Order of the list; ties are broken by id.
-    #[param(inline, default = "-published_at")]
+    #[param(inline)]
     pub sort: Option<ArticleSort>,
     /// Page size.
     #[param(minimum = 1, maximum = 100, default = 20)]

@@ -39,11 +39,26 @@ impl From<WriteStatus> for RequestedStatus {
     }
 }
 
+/// A tag's name or slug, as given on an article.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(transparent)]
+#[schema(
+    min_length = 1,
+    max_length = 50,
+    pattern = r"\S",
+    example = "Data Engineering"
+)]
+pub struct TagName(pub String);
+
+fn tag_names(tags: Vec<TagName>) -> Vec<String> {
+    tags.into_iter().map(|t| t.0).collect()
+}
+
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"title": "Hello, Folio", "body_markdown": "# Hello\n\nFirst post.", "status": "published", "tags": ["News"]}))]
 pub struct CreateArticleRequest {
-    #[schema(min_length = 1, max_length = 200)]
+    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
     pub title: String,
     /// Lower-case letters, digits and hyphens; made from the title when absent.
     #[schema(max_length = 120, pattern = "^[a-z0-9]+(-[a-z0-9]+)*$")]
@@ -54,6 +69,7 @@ pub struct CreateArticleRequest {
     #[serde(default)]
     #[schema(max_length = 200000)]
     pub body_markdown: String,
+    #[schema(max_length = 2000, pattern = r"^https?://\S*$")]
     pub feature_image: Option<String>,
     pub status: Option<WriteStatus>,
     /// When the article went or goes live (RFC 3339).
@@ -61,7 +77,7 @@ pub struct CreateArticleRequest {
     /// Tag names or slugs; unknown ones are created (author and up).
     #[serde(default)]
     #[schema(max_items = 20)]
-    pub tags: Vec<String>,
+    pub tags: Vec<TagName>,
     /// Another author for the article (editor and up).
     pub author_id: Option<i64>,
 }
@@ -71,7 +87,7 @@ pub struct CreateArticleRequest {
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"status": "published"}))]
 pub struct UpdateArticleRequest {
-    #[schema(min_length = 1, max_length = 200)]
+    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
     pub title: Option<String>,
     #[schema(max_length = 120, pattern = "^[a-z0-9]+(-[a-z0-9]+)*$")]
     pub slug: Option<String>,
@@ -83,13 +99,14 @@ pub struct UpdateArticleRequest {
     pub body_markdown: Option<String>,
     /// `null` removes the image.
     #[serde(default, deserialize_with = "nullable")]
+    #[schema(max_length = 2000, pattern = r"^https?://\S*$")]
     pub feature_image: Option<Option<String>>,
     pub status: Option<WriteStatus>,
     #[serde(default, deserialize_with = "nullable")]
     pub published_at: Option<Option<DateTime<Utc>>>,
     /// Replaces the article's tags.
     #[schema(max_items = 20)]
-    pub tags: Option<Vec<String>>,
+    pub tags: Option<Vec<TagName>>,
     pub author_id: Option<i64>,
 }
 
@@ -160,6 +177,7 @@ pub async fn create_article(
     body: JsonBody<CreateArticleRequest>,
 ) -> Result<HttpResponse, AppError> {
     let r = body.0;
+    let tags = tag_names(r.tags);
     let mut checks = Checks::default();
     check_content(
         &mut checks,
@@ -168,7 +186,7 @@ pub async fn create_article(
         r.excerpt.as_deref(),
         Some(&r.body_markdown),
         r.feature_image.as_deref(),
-        Some(&r.tags),
+        Some(&tags),
     );
     checks.finish()?;
     let input = ArticleInput {
@@ -179,7 +197,7 @@ pub async fn create_article(
         feature_image: r.feature_image,
         status: r.status.map_or(RequestedStatus::Draft, Into::into),
         published_at: r.published_at,
-        tags: r.tags,
+        tags,
         author_id: r.author_id,
     };
     let article = state
@@ -225,10 +243,12 @@ pub async fn update_article(
     state: Data<AppState>,
     caller: Caller,
     id: Path<i64>,
-    if_match: IfMatch,
+    // Before If-Match: a request without a usable body is a 400 whatever its headers.
     body: JsonBody<UpdateArticleRequest>,
+    if_match: IfMatch,
 ) -> Result<HttpResponse, AppError> {
     let r = body.0;
+    let tags = r.tags.map(tag_names);
     let mut checks = Checks::default();
     let feature_image = r.feature_image.clone().flatten();
     check_content(
@@ -238,7 +258,7 @@ pub async fn update_article(
         r.excerpt.clone().flatten().as_deref(),
         r.body_markdown.as_deref(),
         feature_image.as_deref(),
-        r.tags.as_deref(),
+        tags.as_deref(),
     );
     checks.finish()?;
     let patch = ArticlePatch {
@@ -249,7 +269,7 @@ pub async fn update_article(
         feature_image: r.feature_image,
         status: r.status.map(Into::into),
         published_at: r.published_at,
-        tags: r.tags,
+        tags,
         author_id: r.author_id,
     };
     let id = id.into_inner();

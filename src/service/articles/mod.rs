@@ -184,14 +184,11 @@ pub fn list(
 
 /// The filter's total, reused across its pages for the count cache's TTL.
 fn count(conn: &mut DbConn, counts: &CountCache, filter: &ArticleFilter) -> Result<i64, AppError> {
-    let key = filter.cache_key();
-    if let Some(total) = counts.get(&key) {
-        return Ok(total);
-    }
-    let generation = counts.generation();
-    let total = rows::count(conn, filter)?;
-    counts.insert(key, total, generation);
-    Ok(total)
+    // Others counting the same filter wait this long for the first one's answer.
+    let wait = std::time::Duration::from_secs(5);
+    counts.get_or_compute_blocking(filter.cache_key(), wait, || {
+        rows::count(conn, filter).map_err(AppError::from)
+    })
 }
 
 fn empty_page(query: &ArticleQuery) -> ArticlePage {

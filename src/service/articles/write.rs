@@ -170,15 +170,15 @@ pub fn update(
     conn: &mut DbConn,
     caller: &Caller,
     id: i64,
-    expected: i32,
+    expected: Option<i32>,
     patch: ArticlePatch,
 ) -> Result<Article, AppError> {
     db::write_transaction(conn, |conn| {
         let now = db::now();
         let current = editable(conn, caller, id, now)?;
-        if current.version != expected {
-            return Err(AppError::PreconditionFailed);
-        }
+        let expected = expected
+            .filter(|&v| v == current.version)
+            .ok_or(AppError::PreconditionFailed)?;
         let author_id = patch.author_id.unwrap_or(current.author_id);
         if author_id != current.author_id {
             check_author(conn, caller, author_id)?;
@@ -258,10 +258,18 @@ pub fn update(
 }
 
 /// Deletes an article if it is still at `expected`.
-pub fn delete(conn: &mut DbConn, caller: &Caller, id: i64, expected: i32) -> Result<(), AppError> {
+pub fn delete(
+    conn: &mut DbConn,
+    caller: &Caller,
+    id: i64,
+    expected: Option<i32>,
+) -> Result<(), AppError> {
     db::write_transaction(conn, |conn| {
         let current = editable(conn, caller, id, db::now())?;
-        if current.version != expected || !rows::delete_if_version(conn, id, expected)? {
+        let expected = expected
+            .filter(|&v| v == current.version)
+            .ok_or(AppError::PreconditionFailed)?;
+        if !rows::delete_if_version(conn, id, expected)? {
             return Err(AppError::PreconditionFailed);
         }
         Ok(())
