@@ -45,7 +45,7 @@ impl utoipa::Modify for BearerScheme {
     }
 }
 
-/// Builds the complete document from the code.
+/// The document as utoipa builds it from the code (the route table reads its paths).
 pub fn document() -> utoipa::openapi::OpenApi {
     let (_, mut doc) = App::new()
         .into_utoipa_app()
@@ -53,15 +53,13 @@ pub fn document() -> utoipa::openapi::OpenApi {
         .configure(crate::api::configure)
         .split_for_parts();
     doc.info.version = env!("CARGO_PKG_VERSION").to_owned();
-    require_current_password(doc)
+    doc
 }
 
-/// `PATCH /me` needs `current_password` whenever it sets `password`, a rule utoipa cannot
-/// express, so it is added to the schema as JSON.
-fn require_current_password(doc: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
-    let Ok(mut json) = serde_json::to_value(&doc) else {
-        return doc;
-    };
+/// The document as served and committed: utoipa's, plus the rules it cannot express.
+pub fn document_value() -> serde_json::Value {
+    let mut json = serde_json::to_value(document()).unwrap_or_default();
+    // PATCH /me needs `current_password` whenever it sets `password`.
     if let Some(schema) = json
         .pointer_mut("/components/schemas/UpdateMeRequest")
         .and_then(|s| s.as_object_mut())
@@ -75,12 +73,12 @@ fn require_current_password(doc: utoipa::openapi::OpenApi) -> utoipa::openapi::O
             serde_json::json!({"required": ["current_password"], "properties": {"current_password": {"type": "string"}}}),
         );
     }
-    serde_json::from_value(json).unwrap_or(doc)
+    json
 }
 
 /// The document as committed in `openapi/openapi.json`.
 pub fn document_json() -> String {
-    let mut json = document().to_pretty_json().unwrap_or_default();
+    let mut json = serde_json::to_string_pretty(&document_value()).unwrap_or_default();
     json.push('\n');
     json
 }

@@ -58,6 +58,7 @@ impl Application {
             },
         )?;
         let doc = crate::openapi::document();
+        let served_doc = crate::openapi::document_value();
         let generation = Generation::default();
         let state = AppState {
             db: pool,
@@ -98,7 +99,7 @@ impl Application {
                 .into_app()
                 .service(
                     SwaggerUi::new("/swagger-ui/{_:.*}")
-                        .url("/api-docs/openapi.json", doc.clone())
+                        .external_url_unchecked("/api-docs/openapi.json", served_doc.clone())
                         .config(utoipa_swagger_ui::Config::default().validator_url("none")),
                 )
                 .service(web::redirect("/swagger-ui", "/swagger-ui/"))
