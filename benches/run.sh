@@ -5,6 +5,7 @@
 #
 #   benches/run.sh [N] [sqlite] [postgres]
 #   BENCH_DURATION=10s BENCH_CONNECTIONS=32 BENCH_THREADS=1 benches/run.sh 10000
+#   BENCH_CACHE_TTLS=1000 benches/run.sh 1000000 sqlite     (cache on only; "0" is cache off)
 #
 # Server and load generator share this machine's cores, as on a developer laptop.
 set -euo pipefail
@@ -95,7 +96,7 @@ printf '%-9s %-8s %-6s %-22s %10s %10s %10s\n' backend N cache endpoint 'req/s' 
 for backend in "${BACKENDS[@]}"; do
     prepare "$backend"
     url=$(database_url "$backend")
-    for ttl in 1000 0; do
+    for ttl in ${BENCH_CACHE_TTLS:-1000 0}; do
         cache=$([ "$ttl" = 0 ] && echo off || echo on)
         start_server "$url" "$ttl"
         tag=$(curl -fs "$BASE/api/v1/tags?limit=100" | json "max(d['data'], key=lambda t: t['article_count'])['slug']")

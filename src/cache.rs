@@ -1,7 +1,9 @@
 //! In-memory caches with bounded staleness. Nothing here is needed for correctness:
 //!
-//! - an entry is fresh for its TTL; for up to `GRACE` TTLs more it is served stale while one
-//!   caller refreshes it, so an expiry costs one request, not a stampede of them;
+//! - an entry is fresh for its TTL, longer for values that are slow to compute (about
+//!   `COST_FACTOR` times what it took, up to `MAX_TTLS` TTLs), so recomputing a heavy list
+//!   total takes a small share of the machine; for up to `GRACE` TTLs more it is served
+//!   stale while one caller refreshes it, so an expiry costs one request, not a stampede;
 //! - a key that is missing is computed by one caller while the others wait for its result;
 //! - this instance's own writes make every entry unusable at once (the shared generation), so
 //!   a writer reads their write; other instances' writes, and scheduled articles going live,
@@ -31,10 +33,15 @@ impl Generation {
 
 /// How many TTLs past expiry an entry may still be served while it is being refreshed.
 const GRACE: u32 = 10;
+/// A value is kept at least this many times as long as it took to compute...
+const COST_FACTOR: u32 = 20;
+/// ...but never more than this many TTLs.
+const MAX_TTLS: u32 = 30;
 
 struct Stamped<V> {
     value: V,
     stored: Instant,
+    ttl: Duration,
     generation: u64,
     refreshing: AtomicBool,
 }
@@ -67,19 +74,22 @@ impl<K: Eq + Hash + Clone, V: Clone> TtlCache<K, V> {
 
     fn freshness(&self, entry: &Stamped<V>) -> Freshness {
         let age = entry.stored.elapsed();
-        if entry.generation != self.generation.current() || age >= self.ttl * (GRACE + 1) {
+        if entry.generation != self.generation.current() || age >= entry.ttl + self.ttl * GRACE {
             Freshness::Unusable
-        } else if age < self.ttl {
+        } else if age < entry.ttl {
             Freshness::Fresh
         } else {
             Freshness::Stale
         }
     }
 
-    fn stamp(value: V, generation: u64) -> Arc<Stamped<V>> {
+    /// Stamps a value computed since `started`, when the generation was `generation`.
+    fn stamp(&self, value: V, generation: u64, started: Instant) -> Arc<Stamped<V>> {
+        let ttl = (started.elapsed() * COST_FACTOR).clamp(self.ttl, self.ttl * MAX_TTLS);
         Arc::new(Stamped {
             value,
             stored: Instant::now(),
+            ttl,
             generation,
             refreshing: AtomicBool::new(false),
         })
@@ -116,13 +126,14 @@ impl<K: Eq + Hash + Clone, V: Clone> TtlCache<K, V> {
         };
         // Read before computing: a write that lands meanwhile makes the result stale at once.
         let generation = self.generation.current();
+        let started = Instant::now();
         if let Some(value) = self.lookup(entries, &key) {
             return Ok(value);
         }
         if entries.peek(&key).is_some() {
             // A stale entry this caller refreshes; the others keep being served it.
             let value = compute().await?;
-            entries.insert(key, Self::stamp(value.clone(), generation));
+            entries.insert(key, self.stamp(value.clone(), generation, started));
             return Ok(value);
         }
         match entries.get_value_or_guard_async(&key).await {
@@ -132,7 +143,7 @@ impl<K: Eq + Hash + Clone, V: Clone> TtlCache<K, V> {
             },
             Err(guard) => {
                 let value = compute().await?;
-                let _already_filled = guard.insert(Self::stamp(value.clone(), generation));
+                let _already_filled = guard.insert(self.stamp(value.clone(), generation, started));
                 Ok(value)
             }
         }
@@ -149,12 +160,13 @@ impl<K: Eq + Hash + Clone, V: Clone> TtlCache<K, V> {
             return compute();
         };
         let generation = self.generation.current();
+        let started = Instant::now();
         if let Some(value) = self.lookup(entries, &key) {
             return Ok(value);
         }
         if entries.peek(&key).is_some() {
             let value = compute()?;
-            entries.insert(key, Self::stamp(value.clone(), generation));
+            entries.insert(key, self.stamp(value.clone(), generation, started));
             return Ok(value);
         }
         match entries.get_value_or_guard(&key, Some(wait)) {
@@ -163,7 +175,7 @@ impl<K: Eq + Hash + Clone, V: Clone> TtlCache<K, V> {
             }
             GuardResult::Guard(guard) => {
                 let value = compute()?;
-                let _already_filled = guard.insert(Self::stamp(value.clone(), generation));
+                let _already_filled = guard.insert(self.stamp(value.clone(), generation, started));
                 Ok(value)
             }
             GuardResult::Value(_) | GuardResult::Timeout => compute(),
@@ -210,10 +222,15 @@ mod tests {
 
         // The first caller after expiry refreshes; a caller arriving meanwhile gets the old value.
         let refreshed = cache
-            .get_or_compute_blocking("k", Duration::from_secs(1), || Ok::<_, ()>(get(&cache, 9) * 10 + 2))
+            .get_or_compute_blocking("k", Duration::from_secs(1), || {
+                Ok::<_, ()>(get(&cache, 9) * 10 + 2)
+            })
             .unwrap();
 
-        assert_eq!(refreshed, 12, "the concurrent caller was served the stale 1");
+        assert_eq!(
+            refreshed, 12,
+            "the concurrent caller was served the stale 1"
+        );
         assert_eq!(get(&cache, 3), 12, "the refreshed value is fresh again");
     }
 }
