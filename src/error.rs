@@ -80,6 +80,10 @@ impl From<diesel::result::Error> for AppError {
                 DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand,
                 _,
             ) => Self::Unavailable,
+            // Checks before an insert cannot see a concurrent one; the unique index does.
+            Error::DatabaseError(DatabaseErrorKind::UniqueViolation, info) => {
+                Self::Conflict(format!("already exists: {}", info.message()))
+            }
             other => Self::Internal(anyhow::Error::new(other)),
         }
     }

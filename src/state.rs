@@ -9,7 +9,8 @@ use crate::auth::password::PasswordWorker;
 use crate::auth::token::TokenKeys;
 use crate::cache::{CountCache, Generation};
 use crate::config::Config;
-use crate::db::Pool;
+use crate::db::{DbConn, Pool};
+use crate::error::AppError;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -23,4 +24,23 @@ pub struct AppState {
     pub tokens: Arc<TokenKeys>,
     pub passwords: PasswordWorker,
     pub login_limiter: Arc<LoginLimiter>,
+}
+
+impl AppState {
+    /// Runs a content write on the database, then drops the caches. The drop happens in the
+    /// same blocking task, right after the commit, so it happens even if the client has gone.
+    pub async fn write<T, F>(&self, work: F) -> Result<T, AppError>
+    where
+        F: FnOnce(&mut DbConn) -> Result<T, AppError> + Send + 'static,
+        T: Send + 'static,
+    {
+        let generation = self.generation.clone();
+        self.db
+            .run(move |conn| {
+                let written = work(conn)?;
+                generation.bump();
+                Ok(written)
+            })
+            .await
+    }
 }

@@ -228,10 +228,8 @@ pub async fn create_tag(
     let r = body.0;
     let input = tag_input(Some(r.name), r.slug, r.description)?;
     let tag = state
-        .db
-        .run(move |conn| tags::create(conn, &caller, input))
+        .write(move |conn| tags::create(conn, &caller, input))
         .await?;
-    state.generation.bump();
     let location = format!("{API_PREFIX}/tags/{}", tag.id);
     written(
         StatusCode::CREATED,
@@ -272,10 +270,8 @@ pub async fn update_tag(
     let input = tag_input(r.name, r.slug, r.description)?;
     let id = id.into_inner();
     let tag = state
-        .db
-        .run(move |conn| tags::update(conn, &caller, id, input))
+        .write(move |conn| tags::update(conn, &caller, id, input))
         .await?;
-    state.generation.bump();
     written(StatusCode::OK, &TagResponse::from(tag), None, None)
 }
 
@@ -302,9 +298,7 @@ pub async fn delete_tag(
 ) -> Result<HttpResponse, AppError> {
     let id = id.into_inner();
     state
-        .db
-        .run(move |conn| tags::delete(conn, &caller, id))
+        .write(move |conn| tags::delete(conn, &caller, id))
         .await?;
-    state.generation.bump();
     Ok(HttpResponse::NoContent().finish())
 }

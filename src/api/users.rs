@@ -232,8 +232,7 @@ pub async fn create_user(
         avatar: request.avatar,
     };
     let user = state
-        .db
-        .run(move |conn| users::create(conn, Some(&caller), input))
+        .write(move |conn| users::create(conn, Some(&caller), input))
         .await?;
     let location = format!("{API_PREFIX}/users/{}", user.id);
     Ok(HttpResponse::Created()
@@ -326,8 +325,7 @@ pub async fn update_user(
     };
     let id = id.into_inner();
     let user = state
-        .db
-        .run(move |conn| users::update(conn, &caller, id, patch))
+        .write(move |conn| users::update(conn, &caller, id, patch))
         .await?;
     private_json(UserResponse::from(user), None)
 }
@@ -365,10 +363,8 @@ pub async fn delete_user(
 ) -> Result<HttpResponse, AppError> {
     let (id, reassign_to) = (id.into_inner(), params.0.reassign_to);
     state
-        .db
-        .run(move |conn| users::delete(conn, &caller, id, reassign_to))
+        .write(move |conn| users::delete(conn, &caller, id, reassign_to))
         .await?;
-    state.generation.bump();
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -455,9 +451,7 @@ pub async fn update_me(
         ..UserPatch::default()
     };
     let user = state
-        .db
-        .run(move |conn| users::update_me(conn, &caller, patch))
+        .write(move |conn| users::update_me(conn, &caller, patch))
         .await?;
-    state.generation.bump();
     private_json(UserResponse::from(user), None)
 }

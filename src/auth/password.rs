@@ -87,14 +87,19 @@ impl PasswordWorker {
         &self,
         work: impl FnOnce() -> T + Send + 'static,
     ) -> Result<T, AppError> {
-        let _permit = self
+        let permit = self
             .permits
-            .acquire()
+            .clone()
+            .acquire_owned()
             .await
             .map_err(|e| AppError::Internal(anyhow::anyhow!("password worker closed: {e}")))?;
-        actix_web::rt::task::spawn_blocking(work)
-            .await
-            .map_err(|e| AppError::Internal(anyhow::anyhow!("password task failed: {e}")))
+        // The slot goes with the work: a cancelled request frees it only when hashing ends.
+        actix_web::rt::task::spawn_blocking(move || {
+            let _slot = permit;
+            work()
+        })
+        .await
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("password task failed: {e}")))
     }
 
     pub async fn hash(&self, password: String) -> Result<String, AppError> {

@@ -7,7 +7,7 @@ use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Bool, Text, Timestamp};
 
 use super::schema::{article_tags, articles};
-use super::{DbConn, MultiBackend};
+use super::{DbConn, MultiBackend, lower};
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = articles)]
@@ -135,8 +135,6 @@ pub enum Window {
 }
 
 type Predicate = Box<dyn BoxableExpression<articles::table, MultiBackend, SqlType = Bool>>;
-
-diesel::define_sql_function!(fn lower(x: Text) -> Text);
 
 /// How a tag condition is written. A page reads rows in index order and stops after
 /// `limit` matches, so a correlated EXISTS (one primary-key probe per row read) is cheapest.

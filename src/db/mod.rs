@@ -17,6 +17,9 @@ use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
 pub use conn::{DbConn, MultiBackend};
 
+// SQL lower(): ASCII-only on SQLite, so case-insensitive matching covers ASCII letters there.
+diesel::define_sql_function!(fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text);
+
 use crate::error::AppError;
 
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
@@ -175,8 +178,8 @@ impl Pool {
 /// SQLite's default (deferred) transaction starts as a reader; when it then writes after
 /// another writer committed, it fails at once with SQLITE_BUSY instead of waiting.
 /// `BEGIN IMMEDIATE` takes the lock up front, so concurrent writers queue on the busy
-/// timeout. PostgreSQL needs no such care: row locks and the version check in each UPDATE
-/// decide who wins.
+/// timeout. On PostgreSQL (READ COMMITTED) the version check inside each UPDATE decides
+/// between editors; rules that read other rows first lock them (`users::lock_admins`).
 pub fn write_transaction<T>(
     conn: &mut DbConn,
     work: impl FnOnce(&mut DbConn) -> Result<T, AppError>,

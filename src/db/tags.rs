@@ -53,6 +53,25 @@ pub fn find_by_slug(conn: &mut DbConn, slug: &str) -> QueryResult<Option<TagRow>
         .optional()
 }
 
+/// The tag with this name, ignoring (ASCII) case.
+pub fn find_by_name(conn: &mut DbConn, name: &str) -> QueryResult<Option<TagRow>> {
+    tags::table
+        .filter(super::lower(tags::name).eq(name.to_lowercase()))
+        .order(tags::id)
+        .select(TagRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// Slugs equal to `base` or starting with `base-`.
+pub fn slugs_like(conn: &mut DbConn, base: &str) -> QueryResult<Vec<String>> {
+    // Slugs are [a-z0-9-] only, so `base` holds no LIKE wildcards.
+    tags::table
+        .filter(tags::slug.eq(base).or(tags::slug.like(format!("{base}-%"))))
+        .select(tags::slug)
+        .load(conn)
+}
+
 /// Ids of the tags with these slugs; unknown slugs are simply absent.
 pub fn ids_by_slugs(conn: &mut DbConn, slugs: &[String]) -> QueryResult<Vec<i64>> {
     tags::table

@@ -185,6 +185,20 @@ pub fn list(conn: &mut DbConn, limit: i64, offset: i64) -> QueryResult<Vec<UserR
         .load(conn)
 }
 
+/// Locks the admin rows until the transaction ends, so two admins removing each other at
+/// once cannot both see "another admin is left". (SQLite write transactions are already
+/// serialized by `BEGIN IMMEDIATE`.)
+pub fn lock_admins(conn: &mut DbConn) -> QueryResult<()> {
+    if let DbConn::Postgres(c) = conn {
+        users::table
+            .filter(users::role.eq("admin"))
+            .select(users::id)
+            .for_update()
+            .load::<i64>(c)?;
+    }
+    Ok(())
+}
+
 /// Admins who can still sign in.
 pub fn count_active_admins(conn: &mut DbConn) -> QueryResult<i64> {
     users::table

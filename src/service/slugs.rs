@@ -45,17 +45,21 @@ pub fn is_slug(text: &str) -> bool {
         })
 }
 
-/// The first free article slug for `title`: the plain slug, else `-2`, `-3`…
-pub fn free_article_slug(conn: &mut DbConn, title: &str) -> Result<String, AppError> {
-    let base = slugify(title, "article");
-    let taken = db::articles::slugs_like(conn, &base)?;
-    if !taken.contains(&base) {
-        return Ok(base);
+/// `base` if it is not in `taken`, else the first free `base-2`, `base-3`…
+pub fn free_slug(base: &str, taken: &[String]) -> String {
+    if !taken.iter().any(|t| t == base) {
+        return base.to_owned();
     }
     let next = (2..=taken.len() + 1)
         .find(|n| !taken.contains(&format!("{base}-{n}")))
         .unwrap_or(taken.len() + 2);
-    Ok(format!("{base}-{next}"))
+    format!("{base}-{next}")
+}
+
+/// The first free article slug for `title`.
+pub fn free_article_slug(conn: &mut DbConn, title: &str) -> Result<String, AppError> {
+    let base = slugify(title, "article");
+    Ok(free_slug(&base, &db::articles::slugs_like(conn, &base)?))
 }
 
 #[cfg(test)]

@@ -78,16 +78,27 @@ pub fn resolve_for_article(
     let mut ids = Vec::with_capacity(names.len());
     let mut unknown = Vec::new();
     for name in names {
-        let slug = slugs::tag_slug(name);
-        let id = match db::tags::find_by_slug(conn, &slug)? {
+        let name = name.trim();
+        // By name, or by slug when the entry is one; "C#" must not become the "C" tag just
+        // because both slugify to `c`.
+        let existing = match db::tags::find_by_name(conn, name)? {
+            Some(tag) => Some(tag),
+            None if slugs::is_slug(name) => db::tags::find_by_slug(conn, name)?,
+            None => None,
+        };
+        let id = match existing {
             Some(tag) => tag.id,
             None if policy::allows(caller.role, Action::CreateTagInline, false) => {
                 let now = db::now();
+                let slug = slugs::free_slug(
+                    &slugs::tag_slug(name),
+                    &db::tags::slugs_like(conn, &slugs::tag_slug(name))?,
+                );
                 db::tags::insert(
                     conn,
                     &NewTag {
                         slug: &slug,
-                        name: name.trim(),
+                        name,
                         description: "",
                         created_at: now,
                         updated_at: now,
@@ -128,7 +139,7 @@ pub fn create(conn: &mut DbConn, caller: &Caller, input: TagInput) -> Result<Tag
         .name
         .ok_or_else(|| AppError::Invalid(vec![FieldError::new("name", "is required")]))?;
     db::write_transaction(conn, |conn| {
-        let slug = input.slug.unwrap_or_else(|| slugs::slugify(&name, "tag"));
+        let slug = input.slug.unwrap_or_else(|| slugs::tag_slug(&name));
         if db::tags::slug_taken(conn, &slug, None)? {
             return Err(AppError::Conflict(format!(
                 "the tag slug {slug:?} is taken"

@@ -148,7 +148,11 @@ fn keep_an_admin(
     still_active_admin: bool,
 ) -> Result<(), AppError> {
     let is_active_admin = target.role == Role::Admin && !target.disabled;
-    if is_active_admin && !still_active_admin && db::users::count_active_admins(conn)? <= 1 {
+    if !is_active_admin || still_active_admin {
+        return Ok(());
+    }
+    db::users::lock_admins(conn)?;
+    if db::users::count_active_admins(conn)? <= 1 {
         return Err(AppError::Conflict(
             "the last admin cannot be demoted, disabled or deleted".into(),
         ));

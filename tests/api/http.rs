@@ -156,3 +156,47 @@ async fn the_in_memory_cache_serves_repeated_anonymous_reads_identically() {
     })
     .await;
 }
+
+#[actix_web::test]
+async fn an_admin_renaming_an_author_is_seen_at_once_despite_the_cache() {
+    on_each_backend(|backend| async move {
+        let app = spawn_app_with(
+            backend,
+            |config| {
+                config.read_cache_ttl_ms = 60_000;
+                config.read_cache_entries = 100;
+            },
+            |_| {},
+        )
+        .await;
+        let admin = app.user(folio::auth::Role::Admin).await;
+        let author = app.user(folio::auth::Role::Author).await;
+        app.create_article(
+            &author.token,
+            serde_json::json!({"title": "Live", "status": "published"}),
+        )
+        .await;
+        let path = format!("/api/v1/authors/{}", author.id);
+        assert_eq!(
+            app.get_json(&path, StatusCode::OK).await["name"],
+            "Test author"
+        );
+
+        let renamed = app
+            .send(
+                reqwest::Method::PATCH,
+                &format!("/api/v1/users/{}", author.id),
+                Some(&admin.token),
+                Some(serde_json::json!({"name": "Renamed Author"})),
+                None,
+            )
+            .await;
+
+        assert_eq!(renamed.status, StatusCode::OK);
+        assert_eq!(
+            app.get_json(&path, StatusCode::OK).await["name"],
+            "Renamed Author"
+        );
+    })
+    .await;
+}

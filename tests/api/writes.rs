@@ -264,3 +264,83 @@ async fn publishing_makes_an_article_public_and_tags_are_created_by_name() {
     })
     .await;
 }
+
+#[actix_web::test]
+async fn publishing_a_scheduled_article_without_a_time_publishes_it_now() {
+    on_each_backend(|backend| async move {
+        let app = spawn_empty(backend).await;
+        let author = app.user(Role::Author).await;
+        let later = (chrono::Utc::now() + chrono::Duration::days(2)).to_rfc3339();
+        let (id, etag, _) = app
+            .create_article(
+                &author.token,
+                json!({"title": "Later", "status": "scheduled", "published_at": later}),
+            )
+            .await;
+
+        let now = app
+            .send(
+                Method::PATCH,
+                &format!("/api/v1/articles/{id}"),
+                Some(&author.token),
+                Some(json!({"status": "published"})),
+                Some(&etag),
+            )
+            .await;
+
+        assert_eq!(now.status, StatusCode::OK, "{}", now.body);
+        assert_eq!(now.body["status"], "published");
+        app.get_json(&format!("/api/v1/articles/{id}"), StatusCode::OK)
+            .await;
+    })
+    .await;
+}
+
+#[actix_web::test]
+async fn nanosecond_publication_times_still_page_correctly_by_cursor() {
+    on_each_backend(|backend| async move {
+        let app = spawn_empty(backend).await;
+        let author = app.user(Role::Author).await;
+        let mut ids = Vec::new();
+        for (i, at) in ["2024-01-01T00:00:00.123456789Z", "2024-01-01T00:00:00.123456789Z", "2024-01-02T00:00:00.000000001Z"].iter().enumerate() {
+            let (id, _, _) = app.create_article(&author.token, json!({"title": format!("Nano {i}"), "status": "published", "published_at": at})).await;
+            ids.push(id);
+        }
+
+        let mut seen = Vec::new();
+        let mut path = "/api/v1/articles?sort=published_at&limit=1".to_owned();
+        for _ in 0..10 {
+            let page = app.get_json(&path, StatusCode::OK).await;
+            seen.extend(crate::helpers::ids(&page));
+            match page["meta"]["next_cursor"].as_str() {
+                Some(cursor) => path = format!("/api/v1/articles?sort=published_at&limit=1&cursor={cursor}"),
+                None => break,
+            }
+        }
+
+        assert_eq!(seen, ids);
+    })
+    .await;
+}
+
+#[actix_web::test]
+async fn tags_that_slugify_alike_stay_distinct_but_a_name_and_its_slug_are_one() {
+    on_each_backend(|backend| async move {
+        let app = spawn_empty(backend).await;
+        let author = app.user(Role::Author).await;
+        let (_, _, first) = app.create_article(&author.token, json!({"title": "Langs", "tags": ["C", "C#", "C++"]})).await;
+        let (_, _, second) = app.create_article(&author.token, json!({"title": "More", "tags": ["c#", "Data Engineering", "data-engineering", "+"]})).await;
+
+        let names = |article: &serde_json::Value| -> Vec<(String, String)> {
+            article["tags"].as_array().unwrap().iter().map(|t| (t["name"].as_str().unwrap().to_owned(), t["slug"].as_str().unwrap().to_owned())).collect()
+        };
+        let first = names(&first);
+        assert_eq!(first.len(), 3, "{first:?}");
+        let slugs: std::collections::HashSet<&String> = first.iter().map(|(_, s)| s).collect();
+        assert_eq!(slugs.len(), 3, "each has its own slug: {first:?}");
+        let second = names(&second);
+        assert_eq!(second.len(), 3, "{second:?}");
+        assert!(second.iter().any(|(name, _)| name == "C#"), "c# is the existing C# tag: {second:?}");
+    })
+    .await;
+}

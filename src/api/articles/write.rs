@@ -201,10 +201,8 @@ pub async fn create_article(
         author_id: r.author_id,
     };
     let article = state
-        .db
-        .run(move |conn| articles::create(conn, &caller, input))
+        .write(move |conn| articles::create(conn, &caller, input))
         .await?;
-    state.generation.bump();
     let location = format!("{API_PREFIX}/articles/{}", article.summary.id);
     let version = article.version;
     written(
@@ -274,10 +272,8 @@ pub async fn update_article(
     };
     let id = id.into_inner();
     let article = state
-        .db
-        .run(move |conn| articles::update(conn, &caller, id, if_match.0, patch))
+        .write(move |conn| articles::update(conn, &caller, id, if_match.0, patch))
         .await?;
-    state.generation.bump();
     let version = article.version;
     written(
         StatusCode::OK,
@@ -313,9 +309,7 @@ pub async fn delete_article(
 ) -> Result<HttpResponse, AppError> {
     let id = id.into_inner();
     state
-        .db
-        .run(move |conn| articles::delete(conn, &caller, id, if_match.0))
+        .write(move |conn| articles::delete(conn, &caller, id, if_match.0))
         .await?;
-    state.generation.bump();
     Ok(HttpResponse::NoContent().finish())
 }

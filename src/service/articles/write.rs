@@ -1,6 +1,6 @@
 //! Writing articles: the publishing workflow, the role table, slugs, tags and versions.
 
-use chrono::{DateTime, NaiveDateTime, Utc};
+use chrono::{DateTime, NaiveDateTime, SubsecRound, Utc};
 
 use super::{Article, full_article, visible};
 use crate::auth::Caller;
@@ -55,7 +55,9 @@ fn stored_status(
     published_at: Option<DateTime<Utc>>,
     now: NaiveDateTime,
 ) -> Result<(&'static str, Option<NaiveDateTime>), AppError> {
-    let at = published_at.map(|t| t.naive_utc());
+    // Microseconds, as stored by PostgreSQL and as cursors carry them: a finer client time
+    // (RFC 3339 allows nanoseconds) would not match its own cursor on SQLite.
+    let at = published_at.map(|t| t.naive_utc().trunc_subsecs(6));
     match status {
         RequestedStatus::Draft => Ok(("draft", None)),
         RequestedStatus::Published => match at {
@@ -199,6 +201,12 @@ pub fn update(
                     });
             let published_at = match patch.published_at {
                 Some(at) => at,
+                // Publishing a scheduled article without a time means now.
+                None if requested == RequestedStatus::Published
+                    && current.published_at.is_some_and(|at| at > now) =>
+                {
+                    None
+                }
                 // Re-publishing keeps the original time; a new publication gets now.
                 None if current.status == "published" => current.published_at.map(|t| t.and_utc()),
                 None => None,
@@ -245,12 +253,13 @@ pub fn update(
         if author_id != current.author_id {
             changes.author_id = Some(author_id);
         }
+        // The version check first: of two concurrent editors, the loser writes nothing at all.
+        if !rows::update_if_version(conn, id, expected, &changes)? {
+            return Err(AppError::PreconditionFailed);
+        }
         if let Some(names) = &patch.tags {
             let tag_ids = tags::resolve_for_article(conn, caller, names)?;
             rows::set_tags(conn, id, &tag_ids)?;
-        }
-        if !rows::update_if_version(conn, id, expected, &changes)? {
-            return Err(AppError::PreconditionFailed);
         }
         let row = rows::find(conn, id)?.ok_or(AppError::NotFound("article"))?;
         full_article(conn, row, now)
