@@ -9,11 +9,21 @@ use clap::Args;
 #[derive(Debug, Clone, Args)]
 pub struct Config {
     /// Where the content lives: sqlite://path/to/file.db or postgres://user@host/db.
-    #[arg(long, global = true, env = "FOLIO_DATABASE_URL", default_value = "sqlite://folio.db")]
+    #[arg(
+        long,
+        global = true,
+        env = "FOLIO_DATABASE_URL",
+        default_value = "sqlite://folio.db"
+    )]
     pub database_url: String,
 
     /// Address and port to listen on.
-    #[arg(long, global = true, env = "FOLIO_BIND", default_value = "127.0.0.1:8080")]
+    #[arg(
+        long,
+        global = true,
+        env = "FOLIO_BIND",
+        default_value = "127.0.0.1:8080"
+    )]
     pub bind: SocketAddr,
 
     /// HTTP worker threads (default: one per CPU core).
@@ -25,7 +35,12 @@ pub struct Config {
     pub db_pool_size: u32,
 
     /// Milliseconds a request waits for a database connection before it gets a 503.
-    #[arg(long, global = true, env = "FOLIO_DB_ACQUIRE_TIMEOUT_MS", default_value_t = 2000)]
+    #[arg(
+        long,
+        global = true,
+        env = "FOLIO_DB_ACQUIRE_TIMEOUT_MS",
+        default_value_t = 2000
+    )]
     pub db_acquire_timeout_ms: u64,
 
     /// `max-age` in seconds of the Cache-Control header on anonymous reads.
@@ -33,16 +48,31 @@ pub struct Config {
     pub cache_max_age: u32,
 
     /// Milliseconds an anonymous response is kept in memory (0 turns the cache off).
-    #[arg(long, global = true, env = "FOLIO_READ_CACHE_TTL_MS", default_value_t = 1000)]
+    #[arg(
+        long,
+        global = true,
+        env = "FOLIO_READ_CACHE_TTL_MS",
+        default_value_t = 1000
+    )]
     pub read_cache_ttl_ms: u64,
 
     /// Milliseconds a list total is reused across the pages of the same filter (0: count
     /// every time).
-    #[arg(long, global = true, env = "FOLIO_COUNT_CACHE_TTL_MS", default_value_t = 1000)]
+    #[arg(
+        long,
+        global = true,
+        env = "FOLIO_COUNT_CACHE_TTL_MS",
+        default_value_t = 1000
+    )]
     pub count_cache_ttl_ms: u64,
 
     /// How many anonymous responses (and list totals) the in-memory caches hold at most.
-    #[arg(long, global = true, env = "FOLIO_READ_CACHE_ENTRIES", default_value_t = 10_000)]
+    #[arg(
+        long,
+        global = true,
+        env = "FOLIO_READ_CACHE_ENTRIES",
+        default_value_t = 10_000
+    )]
     pub read_cache_entries: usize,
 
     /// HMAC secret for access tokens, at least 32 bytes. Without it Folio generates one once
@@ -51,11 +81,21 @@ pub struct Config {
     pub jwt_secret: Option<Secret>,
 
     /// Lifetime of an access token, in seconds.
-    #[arg(long, global = true, env = "FOLIO_ACCESS_TOKEN_TTL_SECS", default_value_t = 900)]
+    #[arg(
+        long,
+        global = true,
+        env = "FOLIO_ACCESS_TOKEN_TTL_SECS",
+        default_value_t = 900
+    )]
     pub access_token_ttl_secs: u64,
 
     /// Lifetime of a refresh token, in days.
-    #[arg(long, global = true, env = "FOLIO_REFRESH_TOKEN_TTL_DAYS", default_value_t = 30)]
+    #[arg(
+        long,
+        global = true,
+        env = "FOLIO_REFRESH_TOKEN_TTL_DAYS",
+        default_value_t = 30
+    )]
     pub refresh_token_ttl_days: u64,
 
     /// `iss` and `aud` of access tokens; tokens with others are refused.
@@ -66,15 +106,30 @@ pub struct Config {
     #[arg(long, global = true, env = "FOLIO_ADMIN_EMAIL")]
     pub admin_email: Option<String>,
 
-    #[arg(long, global = true, env = "FOLIO_ADMIN_PASSWORD", hide_env_values = true)]
+    #[arg(
+        long,
+        global = true,
+        env = "FOLIO_ADMIN_PASSWORD",
+        hide_env_values = true
+    )]
     pub admin_password: Option<Secret>,
 
     /// Login attempts allowed per client address per minute (0: no limit).
-    #[arg(long, global = true, env = "FOLIO_LOGIN_LIMIT_PER_ADDRESS", default_value_t = 20)]
+    #[arg(
+        long,
+        global = true,
+        env = "FOLIO_LOGIN_LIMIT_PER_ADDRESS",
+        default_value_t = 20
+    )]
     pub login_limit_per_address: u32,
 
     /// Login attempts allowed per account per minute (0: no limit).
-    #[arg(long, global = true, env = "FOLIO_LOGIN_LIMIT_PER_ACCOUNT", default_value_t = 10)]
+    #[arg(
+        long,
+        global = true,
+        env = "FOLIO_LOGIN_LIMIT_PER_ACCOUNT",
+        default_value_t = 10
+    )]
     pub login_limit_per_account: u32,
 
     /// Log filter, in tracing's EnvFilter syntax (`info`, `folio=debug,warn`).
