@@ -121,7 +121,7 @@ pub fn run() -> anyhow::Result<()> {
             telemetry::init(&config.log, &config.log_format);
             if demo {
                 let url = DatabaseUrl::parse(&config.database_url).map_err(anyhow::Error::msg)?;
-                if crate::seed::is_empty(&url)? {
+                if crate::seed::article_count(&url)? == 0 {
                     tracing::info!("empty database: adding demo content");
                     crate::seed::run(&url, &SeedOptions::demo(), false)?;
                     let mut conn = crate::db::connect(&url)?;

@@ -44,11 +44,10 @@ impl SeedOptions {
     }
 }
 
-/// Whether the database has no articles yet (migrating it first).
-pub fn is_empty(url: &DatabaseUrl) -> anyhow::Result<bool> {
+/// How many articles the database holds (migrating it first, so a new file counts 0).
+pub fn article_count(url: &DatabaseUrl) -> anyhow::Result<i64> {
     db::migrate(url)?;
-    let count: i64 = articles::table.count().get_result(&mut db::connect(url)?)?;
-    Ok(count == 0)
+    Ok(articles::table.count().get_result(&mut db::connect(url)?)?)
 }
 
 /// Articles written per transaction.
@@ -73,13 +72,12 @@ struct Draft {
 pub fn run(url: &DatabaseUrl, options: &SeedOptions, show_progress: bool) -> anyhow::Result<()> {
     anyhow::ensure!(options.authors > 0, "--authors must be at least 1");
     anyhow::ensure!(options.tags > 0, "--tags must be at least 1");
-    db::migrate(url)?;
-    let mut conn = db::connect(url)?;
-    let existing: i64 = articles::table.count().get_result(&mut conn)?;
+    let existing = article_count(url)?;
     anyhow::ensure!(
         existing == 0,
         "the database already has {existing} articles; seed an empty one"
     );
+    let mut conn = db::connect(url)?;
 
     let now = db::now();
     let author_ids = insert_authors(&mut conn, options, now)?;
