@@ -35,32 +35,10 @@ fi
 )
 
 # --- a server of our own: temp dir, free port, known admin -------------------------------------
-WORK=$(mktemp -d)
-SERVER_PID=
-cleanup() {
-    if [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null; then
-        kill "$SERVER_PID" 2>/dev/null || true
-        wait "$SERVER_PID" 2>/dev/null || true
-    fi
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-BASE=http://127.0.0.1:$PORT
-export FOLIO_ADMIN_EMAIL=admin@example.com
-FOLIO_ADMIN_PASSWORD=$(python3 -c 'import secrets; print(secrets.token_urlsafe(18))')
-export FOLIO_ADMIN_PASSWORD
-
-FOLIO_LOG=${FOLIO_LOG:-info} "$BIN" --database-url "sqlite://$WORK/folio.db" --bind "127.0.0.1:$PORT" serve --demo \
-    >"$LOG_DIR/browser-server.log" 2>&1 &
-SERVER_PID=$!
-for _ in $(seq 1 100); do
-    curl -fsS -o /dev/null "$BASE/readyz" 2>/dev/null && break
-    kill -0 "$SERVER_PID" 2>/dev/null || { echo "browser: the server exited:" >&2; cat "$LOG_DIR/browser-server.log" >&2; exit 1; }
-    sleep 0.2
-done
-curl -fsS -o /dev/null "$BASE/readyz" || { echo "browser: the server never became ready" >&2; exit 1; }
+. .ci/demo-server.sh
+start_demo_server browser "$BIN"
+# The test logs in as this admin.
+export FOLIO_ADMIN_EMAIL=$ADMIN_EMAIL FOLIO_ADMIN_PASSWORD=$ADMIN_PASSWORD
 
 echo "browser: Swagger UI at $BASE/swagger-ui/ as $FOLIO_ADMIN_EMAIL"
 cd .ci/browser

@@ -36,33 +36,9 @@ fi
 ST="$("$PY" -c 'import sysconfig; print(sysconfig.get_path("scripts"))')/schemathesis"
 
 # --- a server of our own: temp dir, free port, known admin -------------------------------------
-WORK=$(mktemp -d)
-SERVER_PID=
-cleanup() {
-    if [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null; then
-        kill "$SERVER_PID" 2>/dev/null || true
-        wait "$SERVER_PID" 2>/dev/null || true
-    fi
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-PORT=$("$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-BASE=http://127.0.0.1:$PORT
-ADMIN_EMAIL=admin@example.com
-ADMIN_PASSWORD=$("$PY" -c 'import secrets; print(secrets.token_urlsafe(18))')
-
+. .ci/demo-server.sh
 # The token must outlive the run (a long exploration included), or later cases would all be 401s.
-FOLIO_ADMIN_EMAIL=$ADMIN_EMAIL FOLIO_ADMIN_PASSWORD=$ADMIN_PASSWORD FOLIO_ACCESS_TOKEN_TTL_SECS=7200 FOLIO_LOG=info FOLIO_LOG_FORMAT=text \
-    "$BIN" --database-url "sqlite://$WORK/folio.db" --bind "127.0.0.1:$PORT" serve --demo \
-    >"$LOG_DIR/contract-server.log" 2>&1 &
-SERVER_PID=$!
-for _ in $(seq 1 100); do
-    curl -fsS -o /dev/null "$BASE/readyz" 2>/dev/null && break
-    kill -0 "$SERVER_PID" 2>/dev/null || { echo "contract: the server exited:" >&2; cat "$LOG_DIR/contract-server.log" >&2; exit 1; }
-    sleep 0.2
-done
-curl -fsS -o /dev/null "$BASE/readyz" || { echo "contract: the server never became ready" >&2; exit 1; }
+start_demo_server contract "$BIN" FOLIO_ACCESS_TOKEN_TTL_SECS=7200 FOLIO_LOG_FORMAT=text
 
 SCHEMA=$BASE/api-docs/openapi.json
 if [ -n "${FOLIO_CONTRACT_SCHEMA:-}" ]; then
