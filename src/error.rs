@@ -41,8 +41,13 @@ pub enum AppError {
         method: String,
         allowed: Vec<String>,
     },
-    #[error("{0}")]
-    Conflict(String),
+    /// 409: the request asks for something that clashes with what exists (a taken slug or
+    /// email the client chose, the last admin). `field` names the request field at fault.
+    #[error("{message}")]
+    Conflict {
+        message: String,
+        field: Option<&'static str>,
+    },
     #[error("the resource changed since it was read")]
     PreconditionFailed,
     #[error("If-Match is required")]
@@ -55,11 +60,26 @@ pub enum AppError {
     TooManyRequests { retry_after_secs: u64 },
     #[error("database unavailable")]
     Unavailable,
+    /// 503 once retries are spent: the database aborted the transaction for a conflict with
+    /// a concurrent one (a serialization failure or a deadlock); nothing was written.
+    #[error("too many concurrent changes; retry")]
+    Contended,
+    /// 503: the work took longer than its deadline (a statement timeout).
+    #[error("the request took too long; retry")]
+    Timeout,
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
 }
 
 impl AppError {
+    /// A 409 about one request field, in API terms (`slug`, `email`).
+    pub fn conflict(field: &'static str, message: impl std::fmt::Display) -> Self {
+        Self::Conflict {
+            message: format!("{field}: {message}"),
+            field: Some(field),
+        }
+    }
+
     /// A 400 about one named query parameter.
     pub fn bad_param(field: &str, message: impl std::fmt::Display) -> Self {
         Self::BadRequest {
@@ -70,6 +90,8 @@ impl AppError {
 }
 
 impl From<diesel::result::Error> for AppError {
+    /// Database errors become domain errors without their text: what the database said
+    /// (constraint, table and driver names) goes to the log, never to the client.
     fn from(e: diesel::result::Error) -> Self {
         use diesel::result::{DatabaseErrorKind, Error};
         match e {
@@ -80,11 +102,71 @@ impl From<diesel::result::Error> for AppError {
                 DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand,
                 _,
             ) => Self::Unavailable,
-            // Checks before an insert cannot see a concurrent one; the unique index does.
+            // Derived values (slugs, tags) are resolved before they get here; what is left is
+            // a value the client chose that another request took first.
             Error::DatabaseError(DatabaseErrorKind::UniqueViolation, info) => {
-                Self::Conflict(format!("already exists: {}", info.message()))
+                tracing::warn!(error = info.message(), "unique violation");
+                match unique_field(info.as_ref()) {
+                    Some(field) => Self::conflict(field, "is already taken"),
+                    None => Self::Conflict {
+                        message: "a conflicting change was made at the same time; retry".into(),
+                        field: None,
+                    },
+                }
+            }
+            Error::DatabaseError(DatabaseErrorKind::ForeignKeyViolation, info) => {
+                tracing::warn!(error = info.message(), "foreign key violation");
+                Self::Conflict {
+                    message: "something this change refers to was removed at the same time; retry"
+                        .into(),
+                    field: None,
+                }
+            }
+            Error::DatabaseError(DatabaseErrorKind::SerializationFailure, _) => Self::Contended,
+            Error::DatabaseError(_, ref info) if info.message().contains("deadlock detected") => {
+                tracing::warn!(error = info.message(), "deadlock");
+                Self::Contended
+            }
+            Error::DatabaseError(_, ref info) if is_statement_timeout(info.message()) => {
+                tracing::warn!(error = info.message(), "statement timeout");
+                Self::Timeout
             }
             other => Self::Internal(anyhow::Error::new(other)),
         }
+    }
+}
+
+/// PostgreSQL's message for SQLSTATE 57014 caused by `statement_timeout` (diesel does not
+/// expose the SQLSTATE of errors it has no kind for).
+fn is_statement_timeout(message: &str) -> bool {
+    message.contains("statement timeout")
+}
+
+/// Whether `error` is a unique violation on the index behind the API field `field`.
+pub fn is_unique_violation_on(error: &diesel::result::Error, field: &str) -> bool {
+    matches!(error, diesel::result::Error::DatabaseError(
+        diesel::result::DatabaseErrorKind::UniqueViolation,
+        info,
+    ) if unique_field(info.as_ref()) == Some(field))
+}
+
+/// The API field behind a unique index, from the constraint name (PostgreSQL) or the
+/// `table.column` in the message (SQLite: "UNIQUE constraint failed: users.email").
+fn unique_field(info: &dyn diesel::result::DatabaseErrorInformation) -> Option<&'static str> {
+    let name = info
+        .constraint_name()
+        .map(str::to_owned)
+        .or_else(|| {
+            info.message()
+                .strip_prefix("UNIQUE constraint failed: ")
+                .map(|cols| cols.replace('.', "_"))
+        })
+        .unwrap_or_default();
+    if name.ends_with("_email") || name.ends_with("_email_key") {
+        Some("email")
+    } else if name.ends_with("_slug") || name.ends_with("_slug_key") {
+        Some("slug")
+    } else {
+        None
     }
 }

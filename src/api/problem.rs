@@ -44,13 +44,13 @@ impl ResponseError for AppError {
             Self::Forbidden => StatusCode::FORBIDDEN,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
-            Self::Conflict(_) => StatusCode::CONFLICT,
+            Self::Conflict { .. } => StatusCode::CONFLICT,
             Self::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
             Self::PreconditionRequired => StatusCode::PRECONDITION_REQUIRED,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
-            Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Unavailable | Self::Timeout | Self::Contended => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -70,12 +70,11 @@ impl ResponseError for AppError {
             Self::BadRequest {
                 field: Some(field),
                 message,
-            } => {
-                let message = message
-                    .strip_prefix(&format!("{field}: "))
-                    .unwrap_or(message);
-                vec![FieldError::new(field.clone(), message)]
-            }
+            } => vec![field_error(field, message)],
+            Self::Conflict {
+                field: Some(field),
+                message,
+            } => vec![field_error(field, message)],
             _ => Vec::new(),
         };
         let body = Problem {
@@ -93,7 +92,7 @@ impl ResponseError for AppError {
             Self::Unauthenticated => {
                 response.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
             }
-            Self::Unavailable => {
+            Self::Unavailable | Self::Timeout | Self::Contended => {
                 response.insert_header((header::RETRY_AFTER, "5"));
             }
             Self::TooManyRequests { retry_after_secs } => {
@@ -108,6 +107,14 @@ impl ResponseError for AppError {
         }
         response.body(serde_json::to_vec(&body).unwrap_or_default())
     }
+}
+
+/// The `errors` entry of a message that leads with its field (`slug: is already taken`).
+fn field_error(field: &str, message: &str) -> FieldError {
+    let message = message
+        .strip_prefix(&format!("{field}: "))
+        .unwrap_or(message);
+    FieldError::new(field, message)
 }
 
 /// A path segment that does not parse (`/articles/abc`) names the segment.

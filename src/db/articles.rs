@@ -44,7 +44,7 @@ pub struct ArticleSummaryRow {
     pub author_id: i64,
 }
 
-#[derive(Debug, Insertable)]
+#[derive(Debug, Clone, Copy, Insertable)]
 #[diesel(table_name = articles)]
 pub struct NewArticle<'a> {
     pub slug: &'a str,
@@ -340,6 +340,20 @@ pub fn find(conn: &mut DbConn, id: i64) -> QueryResult<Option<ArticleRow>> {
         .select(ArticleRow::as_select())
         .first(conn)
         .optional()
+}
+
+/// As `find`, and on PostgreSQL locks the row until the transaction ends, so a concurrent
+/// change or deletion of the same article waits for this one instead of interleaving.
+pub fn find_for_update(conn: &mut DbConn, id: i64) -> QueryResult<Option<ArticleRow>> {
+    match conn {
+        DbConn::Postgres(c) => articles::table
+            .find(id)
+            .select(ArticleRow::as_select())
+            .for_update()
+            .first(c)
+            .optional(),
+        DbConn::Sqlite(_) => find(conn, id),
+    }
 }
 
 pub fn find_by_slug(conn: &mut DbConn, slug: &str) -> QueryResult<Option<ArticleRow>> {

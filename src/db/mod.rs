@@ -173,16 +173,41 @@ impl Pool {
     }
 }
 
-/// Runs `work` in a transaction that holds the write lock from its first statement.
+/// How many times a write transaction is tried when PostgreSQL aborts it for a serialization
+/// failure or a deadlock, which guarantee that nothing of it was committed.
+const WRITE_ATTEMPTS: u32 = 4;
+
+/// Runs `work` in a transaction that holds the write lock from its first statement, and runs
+/// it again (a few times, after a short jittered pause) when the database aborted it for a
+/// conflict with another transaction; `work` must therefore be repeatable.
 ///
 /// SQLite's default (deferred) transaction starts as a reader; when it then writes after
 /// another writer committed, it fails at once with SQLITE_BUSY instead of waiting.
 /// `BEGIN IMMEDIATE` takes the lock up front, so concurrent writers queue on the busy
 /// timeout. On PostgreSQL (READ COMMITTED) the version check inside each UPDATE decides
-/// between editors; rules that read other rows first lock them (`users::lock_admins`).
+/// between editors; rules that read other rows first lock them.
 pub fn write_transaction<T>(
     conn: &mut DbConn,
-    work: impl FnOnce(&mut DbConn) -> Result<T, AppError>,
+    mut work: impl FnMut(&mut DbConn) -> Result<T, AppError>,
+) -> Result<T, AppError> {
+    let mut attempt = 1;
+    loop {
+        match one_write_transaction(conn, &mut work) {
+            Err(AppError::Contended) if attempt < WRITE_ATTEMPTS => {
+                tracing::debug!(attempt, "write transaction aborted by a conflict; retrying");
+                std::thread::sleep(Duration::from_millis(fastrand::u64(
+                    1..=10 * u64::from(attempt),
+                )));
+                attempt += 1;
+            }
+            other => return other,
+        }
+    }
+}
+
+fn one_write_transaction<T>(
+    conn: &mut DbConn,
+    work: &mut impl FnMut(&mut DbConn) -> Result<T, AppError>,
 ) -> Result<T, AppError> {
     use diesel::connection::{AnsiTransactionManager, TransactionManager};
     let DbConn::Sqlite(sqlite) = conn else {
@@ -205,6 +230,15 @@ pub fn write_transaction<T>(
             Err(error)
         }
     }
+}
+
+/// Runs `work` in a savepoint of the current transaction: if it fails, what it did is undone
+/// and the transaction stays usable (PostgreSQL aborts a whole transaction on an error).
+pub fn savepoint<T>(
+    conn: &mut DbConn,
+    work: impl FnOnce(&mut DbConn) -> QueryResult<T>,
+) -> QueryResult<T> {
+    conn.transaction(work)
 }
 
 /// Opens one connection, applies pending migrations and returns their names.

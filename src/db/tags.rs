@@ -53,14 +53,69 @@ pub fn find_by_slug(conn: &mut DbConn, slug: &str) -> QueryResult<Option<TagRow>
         .optional()
 }
 
-/// The tag with this name, ignoring (ASCII) case.
+/// Serializes, until the transaction ends, the transactions that may create tags of these
+/// names (ignoring case), so two of them cannot both find a name missing and both create it.
+/// Locks are taken in one order, so two writers naming the same new tags cannot deadlock.
+/// SQLite write transactions are serialized already.
+pub fn lock_names(conn: &mut DbConn, names: &[&str]) -> QueryResult<()> {
+    let DbConn::Postgres(c) = conn else {
+        return Ok(());
+    };
+    let mut keys: Vec<String> = names.iter().map(|n| n.to_lowercase()).collect();
+    keys.sort();
+    keys.dedup();
+    for key in keys {
+        // The two-key form keeps these locks apart from any other advisory lock.
+        diesel::sql_query("SELECT pg_advisory_xact_lock(1952541769, hashtext($1))")
+            .bind::<diesel::sql_types::Text, _>(key)
+            .execute(c)?;
+    }
+    Ok(())
+}
+
+/// The tag with this name, ignoring case as SQL's `lower()` does on both sides.
 pub fn find_by_name(conn: &mut DbConn, name: &str) -> QueryResult<Option<TagRow>> {
     tags::table
-        .filter(super::lower(tags::name).eq(name.to_lowercase()))
+        .filter(super::lower(tags::name).eq(super::lower(name)))
         .order(tags::id)
         .select(TagRow::as_select())
         .first(conn)
         .optional()
+}
+
+/// Whether the tag exists, locking it on PostgreSQL like a foreign key check, so that a
+/// concurrent deletion waits until the article about to carry it is saved.
+pub fn lock_existing(conn: &mut DbConn, id: i64) -> QueryResult<bool> {
+    match conn {
+        DbConn::Postgres(c) => tags::table
+            .find(id)
+            .select(tags::id)
+            .for_key_share()
+            .first::<i64>(c)
+            .optional()
+            .map(|row| row.is_some()),
+        DbConn::Sqlite(_) => find(conn, id).map(|row| row.is_some()),
+    }
+}
+
+/// Inserts a tag unless its slug is taken (then `None`). On PostgreSQL a concurrent insert
+/// of the same slug is waited for, so `None` means it is there to be read.
+pub fn insert_if_absent(conn: &mut DbConn, tag: &NewTag<'_>) -> QueryResult<Option<i64>> {
+    // ON CONFLICT is not available through MultiConnection; each backend runs its own.
+    match conn {
+        DbConn::Postgres(c) => diesel::insert_into(tags::table)
+            .values(tag)
+            .on_conflict_do_nothing()
+            .returning(tags::id)
+            .get_result(c)
+            .optional(),
+        DbConn::Sqlite(c) => diesel::insert_into(tags::table)
+            .values(tag)
+            .on_conflict_do_nothing()
+            .returning(tags::id)
+            .get_result(c)
+            .optional(),
+    }
 }
 
 /// Slugs equal to `base` or starting with `base-`.

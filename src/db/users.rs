@@ -158,11 +158,17 @@ pub fn find_by_email(conn: &mut DbConn, email: &str) -> QueryResult<Option<UserR
         .optional()
 }
 
-pub fn slug_taken(conn: &mut DbConn, slug: &str) -> QueryResult<bool> {
-    diesel::select(diesel::dsl::exists(
-        users::table.filter(users::slug.eq(slug)),
-    ))
-    .get_result(conn)
+/// Slugs equal to `base` or starting with `base-`.
+pub fn slugs_like(conn: &mut DbConn, base: &str) -> QueryResult<Vec<String>> {
+    // Slugs are [a-z0-9-] only, so `base` holds no LIKE wildcards.
+    users::table
+        .filter(
+            users::slug
+                .eq(base)
+                .or(users::slug.like(format!("{base}-%"))),
+        )
+        .select(users::slug)
+        .load(conn)
 }
 
 pub fn insert(conn: &mut DbConn, user: &NewUser<'_>) -> QueryResult<i64> {
@@ -183,6 +189,35 @@ pub fn list(conn: &mut DbConn, limit: i64, offset: i64) -> QueryResult<Vec<UserR
         .offset(offset)
         .select(UserRow::as_select())
         .load(conn)
+}
+
+/// Whether the user exists, locking the row on PostgreSQL (as a foreign key check does) so
+/// that it cannot be deleted before this transaction, which is about to refer to it, ends.
+pub fn lock_existing(conn: &mut DbConn, id: i64) -> QueryResult<bool> {
+    match conn {
+        DbConn::Postgres(c) => users::table
+            .find(id)
+            .select(users::id)
+            .for_key_share()
+            .first::<i64>(c)
+            .optional()
+            .map(|row| row.is_some()),
+        DbConn::Sqlite(_) => find(conn, id).map(|row| row.is_some()),
+    }
+}
+
+/// Locks a user about to be deleted, so that a transaction giving them an article finishes
+/// first (and its article is then reassigned with the others) or sees them gone.
+pub fn lock_for_delete(conn: &mut DbConn, id: i64) -> QueryResult<Option<UserRow>> {
+    match conn {
+        DbConn::Postgres(c) => users::table
+            .find(id)
+            .select(UserRow::as_select())
+            .for_update()
+            .first(c)
+            .optional(),
+        DbConn::Sqlite(_) => find(conn, id),
+    }
 }
 
 /// Locks the admin rows until the transaction ends, so two admins removing each other at

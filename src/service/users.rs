@@ -88,31 +88,30 @@ pub fn create(
     }
     db::write_transaction(conn, |conn| {
         if db::users::find_by_email(conn, &input.email)?.is_some() {
-            return Err(AppError::Conflict(format!(
-                "a user with email {:?} exists",
-                input.email
-            )));
-        }
-        let base = slugs::slugify(&input.name, "user");
-        let mut slug = base.clone();
-        let mut n = 2;
-        while db::users::slug_taken(conn, &slug)? {
-            slug = format!("{base}-{n}");
-            n += 1;
+            return Err(email_taken());
         }
         let now = db::now();
-        let id = db::users::insert(
+        // The slug is derived, so a concurrent user taking it moves this one to the next free
+        // `-n`; the email is the client's, so a concurrent user taking it is a 409.
+        let id = slugs::insert_with_free_slug(
             conn,
-            &NewUser {
-                email: &input.email,
-                slug: &slug,
-                name: &input.name,
-                bio: &input.bio,
-                avatar: input.avatar.as_deref(),
-                role: input.role.as_str(),
-                password_hash: input.password_hash.as_deref(),
-                created_at: now,
-                updated_at: now,
+            &slugs::slugify(&input.name, "user"),
+            db::users::slugs_like,
+            |conn, slug| {
+                db::users::insert(
+                    conn,
+                    &NewUser {
+                        email: &input.email,
+                        slug,
+                        name: &input.name,
+                        bio: &input.bio,
+                        avatar: input.avatar.as_deref(),
+                        role: input.role.as_str(),
+                        password_hash: input.password_hash.as_deref(),
+                        created_at: now,
+                        updated_at: now,
+                    },
+                )
             },
         )?;
         load(conn, id)
@@ -153,11 +152,16 @@ fn keep_an_admin(
     }
     db::users::lock_admins(conn)?;
     if db::users::count_active_admins(conn)? <= 1 {
-        return Err(AppError::Conflict(
-            "the last admin cannot be demoted, disabled or deleted".into(),
-        ));
+        return Err(AppError::Conflict {
+            message: "the last admin cannot be demoted, disabled or deleted".into(),
+            field: None,
+        });
     }
     Ok(())
+}
+
+fn email_taken() -> AppError {
+    AppError::conflict("email", "another user has this email")
 }
 
 fn apply(conn: &mut DbConn, target: &User, patch: UserPatch) -> Result<User, AppError> {
@@ -165,9 +169,7 @@ fn apply(conn: &mut DbConn, target: &User, patch: UserPatch) -> Result<User, App
         && *email != target.email
         && db::users::find_by_email(conn, email)?.is_some()
     {
-        return Err(AppError::Conflict(format!(
-            "a user with email {email:?} exists"
-        )));
+        return Err(email_taken());
     }
     let still_active_admin = patch.role.unwrap_or(target.role) == Role::Admin
         && !patch.disabled.unwrap_or(target.disabled);
@@ -201,7 +203,7 @@ pub fn update(
     policy::require(caller, Action::ManageUsers, None)?;
     db::write_transaction(conn, |conn| {
         let target = load(conn, id)?;
-        apply(conn, &target, patch)
+        apply(conn, &target, patch.clone())
     })
 }
 
@@ -214,7 +216,11 @@ pub fn delete(
 ) -> Result<(), AppError> {
     policy::require(caller, Action::ManageUsers, None)?;
     db::write_transaction(conn, |conn| {
-        let target = load(conn, id)?;
+        // Locked first: an article being given to this user at this moment is saved before
+        // the reassignment below, which then moves it to the heir with the others.
+        let target: User = db::users::lock_for_delete(conn, id)?
+            .ok_or(AppError::NotFound("user"))?
+            .try_into()?;
         keep_an_admin(conn, &target, false)?;
         let heir = reassign_to.unwrap_or(caller.user_id);
         if heir == id {
@@ -223,7 +229,7 @@ pub fn delete(
                 "must be another user than the one deleted",
             ));
         }
-        if db::users::find(conn, heir)?.is_none() {
+        if !db::users::lock_existing(conn, heir)? {
             return Err(AppError::bad_param("reassign_to", "no user has this id"));
         }
         db::articles::reassign_author(conn, id, heir)?;
@@ -251,7 +257,7 @@ pub fn update_me(conn: &mut DbConn, caller: &Caller, patch: UserPatch) -> Result
     };
     db::write_transaction(conn, |conn| {
         let target = load(conn, caller.user_id)?;
-        apply(conn, &target, patch)
+        apply(conn, &target, patch.clone())
     })
 }
 

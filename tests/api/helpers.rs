@@ -9,7 +9,7 @@ use diesel::prelude::*;
 use folio::Config;
 use folio::db::{Backend, DatabaseUrl};
 use folio::seed::SeedOptions;
-use reqwest::{Response, StatusCode};
+use reqwest::StatusCode;
 use serde_json::Value;
 
 /// Silent unless TEST_LOG=1.
@@ -96,7 +96,120 @@ pub struct TestApp {
     pub base: String,
     pub backend: Backend,
     pub db: TestDb,
-    pub client: reqwest::Client,
+    pub client: TestClient,
+}
+
+/// Words of database errors (driver, engine, constraint and SQL vocabulary) that must never
+/// reach a client: problem details are Folio's own words.
+const DATABASE_WORDS: &[&str] = &[
+    "constraint",
+    "duplicate key",
+    "violates",
+    "sqlstate",
+    "sqlite",
+    "postgres",
+    "diesel",
+    "relation \"",
+    "_key\"",
+    "syntax error",
+    "deadlock",
+    "foreign key",
+];
+
+/// Fails the test if a problem body quotes the database.
+pub fn assert_no_database_text(status: StatusCode, content_type: Option<&str>, body: &[u8]) {
+    if !content_type.is_some_and(|t| t.starts_with("application/problem+json")) {
+        return;
+    }
+    let text = String::from_utf8_lossy(body).to_lowercase();
+    for word in DATABASE_WORDS {
+        assert!(
+            !text.contains(word),
+            "a {status} problem quotes the database ({word:?}): {text}"
+        );
+    }
+}
+
+/// reqwest, with every response checked by `assert_no_database_text`: the whole suite
+/// asserts that no database text reaches a client.
+#[derive(Clone, Default)]
+pub struct TestClient(reqwest::Client);
+
+pub struct TestRequest(reqwest::RequestBuilder);
+
+/// A response read whole (and checked).
+pub struct Checked {
+    status: StatusCode,
+    headers: reqwest::header::HeaderMap,
+    bytes: actix_web::web::Bytes,
+}
+
+impl TestClient {
+    pub fn request(&self, method: reqwest::Method, url: impl reqwest::IntoUrl) -> TestRequest {
+        TestRequest(self.0.request(method, url))
+    }
+
+    pub fn get(&self, url: impl reqwest::IntoUrl) -> TestRequest {
+        self.request(reqwest::Method::GET, url)
+    }
+
+    pub fn post(&self, url: impl reqwest::IntoUrl) -> TestRequest {
+        self.request(reqwest::Method::POST, url)
+    }
+
+    pub fn delete(&self, url: impl reqwest::IntoUrl) -> TestRequest {
+        self.request(reqwest::Method::DELETE, url)
+    }
+}
+
+impl TestRequest {
+    pub fn header(self, name: &str, value: impl AsRef<str>) -> Self {
+        Self(self.0.header(name, value.as_ref()))
+    }
+
+    pub fn bearer_auth(self, token: impl std::fmt::Display) -> Self {
+        Self(self.0.bearer_auth(token))
+    }
+
+    pub fn body(self, body: impl Into<reqwest::Body>) -> Self {
+        Self(self.0.body(body))
+    }
+
+    pub fn json(self, body: &Value) -> Self {
+        Self(self.0.json(body))
+    }
+
+    pub async fn send(self) -> reqwest::Result<Checked> {
+        let response = self.0.send().await?;
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = response.bytes().await?;
+        let content_type = headers.get("content-type").and_then(|v| v.to_str().ok());
+        assert_no_database_text(status, content_type, &bytes);
+        Ok(Checked {
+            status,
+            headers,
+            bytes,
+        })
+    }
+}
+
+impl Checked {
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+
+    pub fn headers(&self) -> &reqwest::header::HeaderMap {
+        &self.headers
+    }
+
+    pub async fn bytes(self) -> reqwest::Result<actix_web::web::Bytes> {
+        Ok(self.bytes)
+    }
+
+    pub async fn json<T: serde::de::DeserializeOwned>(self) -> serde_json::Result<T> {
+        serde_json::from_slice(&self.bytes)
+    }
 }
 
 /// Starts a server on a fresh database; `prepare` runs on the database first (e.g. seeding).
@@ -117,7 +230,7 @@ pub async fn spawn_app_with(
         base,
         backend,
         db,
-        client: reqwest::Client::new(),
+        client: TestClient::default(),
     }
 }
 
@@ -156,7 +269,7 @@ impl TestApp {
         format!("{}{path}", self.base)
     }
 
-    pub async fn get(&self, path: &str) -> Response {
+    pub async fn get(&self, path: &str) -> Checked {
         self.client
             .get(self.url(path))
             .send()
@@ -258,11 +371,11 @@ impl TestApp {
         if_match: Option<&str>,
     ) -> Reply {
         let mut request = self.client.request(method, self.url(path));
-        if let Some(token) = token {
-            request = request.bearer_auth(token);
-        }
         if let Some(body) = body {
             request = request.json(&body);
+        }
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
         }
         if let Some(etag) = if_match {
             request = request.header("if-match", etag);

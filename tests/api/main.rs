@@ -9,6 +9,7 @@
 )]
 
 mod article_lists;
+mod concurrency;
 mod corpus;
 mod errors;
 mod helpers;

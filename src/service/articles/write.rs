@@ -86,24 +86,46 @@ fn invalid(field: &str, message: &str) -> AppError {
     AppError::Invalid(vec![FieldError::new(field, message)])
 }
 
-/// The author of a new or reassigned article: the caller, or someone else for editors.
+/// The author of a new or reassigned article: the caller, or someone else for editors. The
+/// author's row is locked until the article is saved, so deleting them waits for it (and then
+/// gives this article to their heir with the others).
 fn check_author(conn: &mut DbConn, caller: &Caller, author_id: i64) -> Result<(), AppError> {
     if author_id != caller.user_id {
         policy::require(caller, Action::Reassign, None)?;
-        if db::users::find(conn, author_id)?.is_none() {
-            return Err(invalid("author_id", "no user has this id"));
-        }
     }
-    Ok(())
+    match db::users::lock_existing(conn, author_id)? {
+        true => Ok(()),
+        false if author_id == caller.user_id => Err(AppError::Unauthenticated),
+        false => Err(invalid("author_id", "no user has this id")),
+    }
+}
+
+/// What rendering a body produces; done before the transaction, which it would only lengthen.
+struct Rendered {
+    html: String,
+    reading_time: i32,
+}
+
+fn render(markdown_text: &str) -> Rendered {
+    Rendered {
+        html: markdown::render(markdown_text),
+        reading_time: markdown::reading_time(markdown_text),
+    }
 }
 
 /// Creates an article. Contributors write drafts only; publishing or scheduling needs
-/// author and up (design.md, Roles).
+/// author and up (design.md, Roles). A slug derived from the title never conflicts: a
+/// concurrent article taking it first moves this one to the next free `-n`.
 pub fn create(
     conn: &mut DbConn,
     caller: &Caller,
     input: ArticleInput,
 ) -> Result<Article, AppError> {
+    let rendered = render(&input.body_markdown);
+    let excerpt = input
+        .excerpt
+        .clone()
+        .unwrap_or_else(|| markdown::excerpt(&input.body_markdown, EXCERPT_CHARS));
     db::write_transaction(conn, |conn| {
         let now = db::now();
         let author_id = input.author_id.unwrap_or(caller.user_id);
@@ -112,34 +134,33 @@ pub fn create(
         if status == "published" {
             policy::require(caller, Action::Publish, Some(author_id))?;
         }
-        let slug = match input.slug {
-            Some(slug) if rows::slug_taken(conn, &slug, None)? => {
-                return Err(AppError::Conflict(format!("the slug {slug:?} is taken")));
-            }
-            Some(slug) => slug,
-            None => slugs::free_article_slug(conn, &input.title)?,
-        };
         let tag_ids = tags::resolve_for_article(conn, caller, &input.tags)?;
-        let excerpt = input
-            .excerpt
-            .unwrap_or_else(|| markdown::excerpt(&input.body_markdown, EXCERPT_CHARS));
-        let id = rows::insert(
-            conn,
-            &NewArticle {
-                slug: &slug,
-                title: &input.title,
-                excerpt: &excerpt,
-                body_html: &markdown::render(&input.body_markdown),
-                reading_time: markdown::reading_time(&input.body_markdown),
-                body_markdown: &input.body_markdown,
-                feature_image: input.feature_image.as_deref(),
-                status,
-                published_at,
-                author_id,
-                created_at: now,
-                updated_at: now,
-            },
-        )?;
+        let template = NewArticle {
+            slug: "",
+            title: &input.title,
+            excerpt: &excerpt,
+            body_html: &rendered.html,
+            reading_time: rendered.reading_time,
+            body_markdown: &input.body_markdown,
+            feature_image: input.feature_image.as_deref(),
+            status,
+            published_at,
+            author_id,
+            created_at: now,
+            updated_at: now,
+        };
+        let id = match &input.slug {
+            Some(slug) if rows::slug_taken(conn, slug, None)? => {
+                return Err(AppError::conflict("slug", "is already taken"));
+            }
+            Some(slug) => rows::insert(conn, &NewArticle { slug, ..template })?,
+            None => slugs::insert_with_free_slug(
+                conn,
+                &slugs::slugify(&input.title, "article"),
+                rows::slugs_like,
+                |conn, slug| rows::insert(conn, &NewArticle { slug, ..template }),
+            )?,
+        };
         rows::set_tags(conn, id, &tag_ids)?;
         let row = rows::find(conn, id)?.ok_or(AppError::NotFound("article"))?;
         full_article(conn, row, now)
@@ -147,14 +168,16 @@ pub fn create(
 }
 
 /// Loads an article for a change and checks the caller may make it. Someone who may not see
-/// the article gets 404; someone who sees it but may not change it gets 403.
+/// the article gets 404; someone who sees it but may not change it gets 403. On PostgreSQL the
+/// row stays locked until the change is committed, so of a change and a deletion racing, the
+/// second sees the first's outcome (a new version: 412; gone: 404).
 fn editable(
     conn: &mut DbConn,
     caller: &Caller,
     id: i64,
     now: NaiveDateTime,
 ) -> Result<ArticleRow, AppError> {
-    let current = rows::find(conn, id)?
+    let current = rows::find_for_update(conn, id)?
         .filter(|r| visible(r, Some(caller), now))
         .ok_or(AppError::NotFound("article"))?;
     let action = if current.status == "draft" {
@@ -175,6 +198,7 @@ pub fn update(
     expected: Option<i32>,
     patch: ArticlePatch,
 ) -> Result<Article, AppError> {
+    let rendered = patch.body_markdown.as_deref().map(render);
     db::write_transaction(conn, |conn| {
         let now = db::now();
         let current = editable(conn, caller, id, now)?;
@@ -220,25 +244,23 @@ pub fn update(
             changes.status = Some(status.to_owned());
             changes.published_at = Some(at);
         }
-        if let Some(title) = patch.title {
-            changes.title = Some(title);
-        }
-        if let Some(slug) = patch.slug.filter(|s| *s != current.slug) {
-            if rows::slug_taken(conn, &slug, Some(id))? {
-                return Err(AppError::Conflict(format!("the slug {slug:?} is taken")));
+        changes.title.clone_from(&patch.title);
+        if let Some(slug) = patch.slug.as_ref().filter(|s| **s != current.slug) {
+            if rows::slug_taken(conn, slug, Some(id))? {
+                return Err(AppError::conflict("slug", "is already taken"));
             }
-            changes.slug = Some(slug);
+            changes.slug = Some(slug.clone());
         }
         let body = patch
             .body_markdown
             .as_deref()
             .unwrap_or(&current.body_markdown);
-        if let Some(markdown_text) = &patch.body_markdown {
-            changes.body_html = Some(markdown::render(markdown_text));
-            changes.reading_time = Some(markdown::reading_time(markdown_text));
+        if let Some(rendered) = &rendered {
+            changes.body_html = Some(rendered.html.clone());
+            changes.reading_time = Some(rendered.reading_time);
         }
-        match patch.excerpt {
-            Some(Some(excerpt)) => changes.excerpt = Some(excerpt),
+        match &patch.excerpt {
+            Some(Some(excerpt)) => changes.excerpt = Some(excerpt.clone()),
             // Cleared, or the body changed under a derived excerpt: derive it again.
             Some(None) => changes.excerpt = Some(markdown::excerpt(body, EXCERPT_CHARS)),
             None if patch.body_markdown.is_some()
@@ -249,7 +271,7 @@ pub fn update(
             None => {}
         }
         changes.body_markdown = patch.body_markdown.clone();
-        changes.feature_image = patch.feature_image;
+        changes.feature_image.clone_from(&patch.feature_image);
         if author_id != current.author_id {
             changes.author_id = Some(author_id);
         }
