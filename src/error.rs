@@ -142,14 +142,6 @@ fn is_statement_timeout(message: &str) -> bool {
     message.contains("statement timeout")
 }
 
-/// Whether `error` is a unique violation on the index behind the API field `field`.
-pub fn is_unique_violation_on(error: &diesel::result::Error, field: &str) -> bool {
-    matches!(error, diesel::result::Error::DatabaseError(
-        diesel::result::DatabaseErrorKind::UniqueViolation,
-        info,
-    ) if unique_field(info.as_ref()) == Some(field))
-}
-
 /// The API field behind a unique index, from the constraint name (PostgreSQL) or the
 /// `table.column` in the message (SQLite: "UNIQUE constraint failed: users.email").
 fn unique_field(info: &dyn diesel::result::DatabaseErrorInformation) -> Option<&'static str> {

@@ -36,7 +36,7 @@ impl AppState {
     {
         let generation = self.generation.clone();
         self.db
-            .run(move |conn| {
+            .write(move |conn| {
                 let written = work(conn)?;
                 generation.bump();
                 Ok(written)

@@ -158,7 +158,7 @@ pub async fn login(
     let tokens = state.tokens.clone();
     let session = state
         .db
-        .run(move |conn| sessions::start(conn, &tokens, user.id))
+        .write(move |conn| sessions::start(conn, &tokens, user.id))
         .await?;
     Ok(no_store(session.into()))
 }
@@ -191,7 +191,7 @@ pub async fn refresh_session(
     let tokens = state.tokens.clone();
     let session = state
         .db
-        .run(move |conn| sessions::refresh(conn, &tokens, &token))
+        .write(move |conn| sessions::refresh(conn, &tokens, &token))
         .await?;
     Ok(no_store(session.into()))
 }
@@ -219,7 +219,7 @@ pub async fn logout(
     let token = body.0.refresh_token;
     state
         .db
-        .run(move |conn| sessions::logout(conn, &token))
+        .write(move |conn| sessions::logout(conn, &token))
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -386,11 +386,29 @@ pub fn slug_taken(conn: &mut DbConn, slug: &str, except: Option<i64>) -> QueryRe
     Ok(holders.into_iter().any(|id| Some(id) != except))
 }
 
-pub fn insert(conn: &mut DbConn, article: &NewArticle<'_>) -> QueryResult<i64> {
-    diesel::insert_into(articles::table)
-        .values(article)
-        .returning(articles::id)
-        .get_result(conn)
+/// Inserts an article; `None` when its slug is taken (on PostgreSQL, after waiting for a
+/// concurrent insert of the same slug to commit or roll back).
+pub fn insert_unless_slug_taken(
+    conn: &mut DbConn,
+    article: &NewArticle<'_>,
+) -> QueryResult<Option<i64>> {
+    // ON CONFLICT is not available through MultiConnection; each backend runs its own.
+    match conn {
+        DbConn::Postgres(c) => diesel::insert_into(articles::table)
+            .values(article)
+            .on_conflict(articles::slug)
+            .do_nothing()
+            .returning(articles::id)
+            .get_result(c)
+            .optional(),
+        DbConn::Sqlite(c) => diesel::insert_into(articles::table)
+            .values(article)
+            .on_conflict(articles::slug)
+            .do_nothing()
+            .returning(articles::id)
+            .get_result(c)
+            .optional(),
+    }
 }
 
 /// The columns a PATCH may change; `None` leaves a column as it is.
@@ -442,14 +460,27 @@ pub fn delete_if_version(conn: &mut DbConn, id: i64, expected: i32) -> QueryResu
 pub fn set_tags(conn: &mut DbConn, article_id: i64, tag_ids: &[i64]) -> QueryResult<()> {
     diesel::delete(article_tags::table.filter(article_tags::article_id.eq(article_id)))
         .execute(conn)?;
-    for &tag_id in tag_ids {
-        diesel::insert_into(article_tags::table)
-            .values((
+    if tag_ids.is_empty() {
+        return Ok(());
+    }
+    let links: Vec<_> = tag_ids
+        .iter()
+        .map(|&tag_id| {
+            (
                 article_tags::article_id.eq(article_id),
                 article_tags::tag_id.eq(tag_id),
-            ))
-            .execute(conn)?;
-    }
+            )
+        })
+        .collect();
+    // Multi-row inserts are not available through MultiConnection; each backend runs its own.
+    match conn {
+        DbConn::Postgres(c) => diesel::insert_into(article_tags::table)
+            .values(&links)
+            .execute(c)?,
+        DbConn::Sqlite(c) => diesel::insert_into(article_tags::table)
+            .values(&links)
+            .execute(c)?,
+    };
     Ok(())
 }
 

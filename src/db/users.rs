@@ -171,11 +171,24 @@ pub fn slugs_like(conn: &mut DbConn, base: &str) -> QueryResult<Vec<String>> {
         .load(conn)
 }
 
-pub fn insert(conn: &mut DbConn, user: &NewUser<'_>) -> QueryResult<i64> {
-    diesel::insert_into(users::table)
-        .values(user)
-        .returning(users::id)
-        .get_result(conn)
+/// Inserts a user; `None` when the email or the slug is taken (on PostgreSQL, after waiting
+/// for a concurrent insert of the same value to commit or roll back).
+pub fn insert_unless_taken(conn: &mut DbConn, user: &NewUser<'_>) -> QueryResult<Option<i64>> {
+    // ON CONFLICT is not available through MultiConnection; each backend runs its own.
+    match conn {
+        DbConn::Postgres(c) => diesel::insert_into(users::table)
+            .values(user)
+            .on_conflict_do_nothing()
+            .returning(users::id)
+            .get_result(c)
+            .optional(),
+        DbConn::Sqlite(c) => diesel::insert_into(users::table)
+            .values(user)
+            .on_conflict_do_nothing()
+            .returning(users::id)
+            .get_result(c)
+            .optional(),
+    }
 }
 
 pub fn count(conn: &mut DbConn) -> QueryResult<i64> {

@@ -2,8 +2,8 @@
 
 use diesel::QueryResult;
 
-use crate::db::{self, DbConn};
-use crate::error::{AppError, is_unique_violation_on};
+use crate::db::DbConn;
+use crate::error::AppError;
 
 /// Most characters in a slug.
 pub const MAX_SLUG_CHARS: usize = 120;
@@ -95,16 +95,18 @@ fn nth_free_slug(base: &str, taken: &[String], n: usize) -> String {
 const SLUG_ATTEMPTS: usize = 32;
 
 /// Stores something under the first free slug for `base`: `taken` lists the slugs in use
-/// that start with `base`, `insert` stores with the slug given. A derived slug is Folio's
-/// choice, so a concurrent writer taking it first is never the client's conflict: each try
-/// runs in a savepoint and a collision moves on to another free slug. After the first
-/// collisions the choice is spread over the next few free ones, so many writers deriving the
-/// same base at once do not all chase the same next number.
+/// that start with `base`; `insert` stores with the slug given, or returns `None` when the
+/// slug was taken meanwhile (an `INSERT … ON CONFLICT DO NOTHING`, which on PostgreSQL
+/// waits for a concurrent insert of the same slug and needs no savepoint). A derived slug is
+/// Folio's choice, so a concurrent writer taking it first is never the client's conflict: a
+/// collision moves on to another free slug. After the first collisions the choice is spread
+/// over the next few free ones, so many writers deriving one base at once do not all chase
+/// the same next number.
 pub fn insert_with_free_slug<T>(
     conn: &mut DbConn,
     base: &str,
     taken: impl Fn(&mut DbConn, &str) -> QueryResult<Vec<String>>,
-    mut insert: impl FnMut(&mut DbConn, &str) -> QueryResult<T>,
+    mut insert: impl FnMut(&mut DbConn, &str) -> Result<Option<T>, AppError>,
 ) -> Result<T, AppError> {
     for attempt in 0..SLUG_ATTEMPTS {
         let in_use = taken(conn, base)?;
@@ -114,15 +116,13 @@ pub fn insert_with_free_slug<T>(
             fastrand::usize(0..attempt.min(16))
         };
         let slug = nth_free_slug(base, &in_use, spread);
-        match db::savepoint(conn, |conn| insert(conn, &slug)) {
-            Err(e) if is_unique_violation_on(&e, "slug") => {
-                tracing::debug!(
-                    slug,
-                    attempt,
-                    "derived slug taken meanwhile; trying another"
-                );
-            }
-            other => return Ok(other?),
+        match insert(conn, &slug)? {
+            Some(stored) => return Ok(stored),
+            None => tracing::debug!(
+                slug,
+                attempt,
+                "derived slug taken meanwhile; trying another"
+            ),
         }
     }
     Err(AppError::Contended)

@@ -98,20 +98,25 @@ pub fn create(
             &slugs::slugify(&input.name, "user"),
             db::users::slugs_like,
             |conn, slug| {
-                db::users::insert(
-                    conn,
-                    &NewUser {
-                        email: &input.email,
-                        slug,
-                        name: &input.name,
-                        bio: &input.bio,
-                        avatar: input.avatar.as_deref(),
-                        role: input.role.as_str(),
-                        password_hash: input.password_hash.as_deref(),
-                        created_at: now,
-                        updated_at: now,
-                    },
-                )
+                let row = NewUser {
+                    email: &input.email,
+                    slug,
+                    name: &input.name,
+                    bio: &input.bio,
+                    avatar: input.avatar.as_deref(),
+                    role: input.role.as_str(),
+                    password_hash: input.password_hash.as_deref(),
+                    created_at: now,
+                    updated_at: now,
+                };
+                match db::users::insert_unless_taken(conn, &row)? {
+                    Some(id) => Ok(Some(id)),
+                    // Either value may have been taken: the email is the client's conflict.
+                    None if db::users::find_by_email(conn, &input.email)?.is_some() => {
+                        Err(email_taken())
+                    }
+                    None => Ok(None),
+                }
             },
         )?;
         load(conn, id)

@@ -153,12 +153,18 @@ pub fn create(
             Some(slug) if rows::slug_taken(conn, slug, None)? => {
                 return Err(AppError::conflict("slug", "is already taken"));
             }
-            Some(slug) => rows::insert(conn, &NewArticle { slug, ..template })?,
+            Some(slug) => rows::insert_unless_slug_taken(conn, &NewArticle { slug, ..template })?
+                .ok_or_else(|| AppError::conflict("slug", "is already taken"))?,
             None => slugs::insert_with_free_slug(
                 conn,
                 &slugs::slugify(&input.title, "article"),
                 rows::slugs_like,
-                |conn, slug| rows::insert(conn, &NewArticle { slug, ..template }),
+                |conn, slug| {
+                    Ok(rows::insert_unless_slug_taken(
+                        conn,
+                        &NewArticle { slug, ..template },
+                    )?)
+                },
             )?,
         };
         rows::set_tags(conn, id, &tag_ids)?;
