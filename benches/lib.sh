@@ -1,11 +1,11 @@
 # Sourced by the benchmark scripts: the release binary, seeded databases (kept between runs),
 # a server on a fixed port, and wrk measurements.
 #
-# Settings (environment): BENCH_DURATION (10s), BENCH_CONNECTIONS (32), BENCH_THREADS (1),
+# Settings (environment): BENCH_DURATION (10s), BENCH_CONNECTIONS (64), BENCH_THREADS (1),
 # BENCH_PORT (18080), BENCH_POSTGRES_URL (postgres://postgres@127.0.0.1:5432/postgres).
 
 DURATION=${BENCH_DURATION:-10s}
-CONNECTIONS=${BENCH_CONNECTIONS:-32}
+CONNECTIONS=${BENCH_CONNECTIONS:-64}
 THREADS=${BENCH_THREADS:-1}
 PORT=${BENCH_PORT:-18080}
 PG_ADMIN=${BENCH_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/postgres}
@@ -60,6 +60,7 @@ SERVER=
 start_server() {
     local url=$1
     shift
+    case $url in postgres*) SERVER_DB=postgres ;; *) SERVER_DB=sqlite ;; esac
     env FOLIO_DATABASE_URL="$url" FOLIO_BIND="127.0.0.1:$PORT" FOLIO_LOG=warn \
         FOLIO_LOGIN_LIMIT_PER_ADDRESS=0 FOLIO_LOGIN_LIMIT_PER_ACCOUNT=0 "$@" \
         "$BIN" serve >"$WORK/server.log" 2>&1 &
@@ -78,19 +79,48 @@ stop_server() {
 }
 trap stop_server EXIT
 
-# measure URL [wrk arguments...]: prints "requests/s p50 p99"; warns about non-2xx answers.
+# cpu_ticks PID...: user+system CPU time of these processes so far, in clock ticks.
+cpu_ticks() {
+    local total=0 pid fields
+    for pid in "$@"; do
+        fields=$(cut -d' ' -f14,15 "/proc/$pid/stat" 2>/dev/null) || continue
+        total=$((total + ${fields% *} + ${fields#* }))
+    done
+    echo "$total"
+}
+
+# The PostgreSQL server processes (all of them: the backends serving Folio and the rest).
+postgres_pids() { pgrep -x postgres || true; }
+
+# measure URL [wrk arguments...]: prints "requests/s p50 p99 server-µs/req postgres-µs/req",
+# the last two being CPU time per request (postgres "-" when the server uses SQLite); warns
+# about non-2xx answers.
 measure() {
-    local out rps p50 p99 url=$1
+    local out rps p50 p99 url=$1 requests server0 server1 pg0 pg1 hz pids
     shift
+    hz=$(getconf CLK_TCK)
+    pids=$(postgres_pids)
+    server0=$(cpu_ticks "$SERVER")
+    # shellcheck disable=SC2086
+    pg0=$(cpu_ticks $pids)
     out=$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency "$@" "$url")
+    server1=$(cpu_ticks "$SERVER")
+    # shellcheck disable=SC2086
+    pg1=$(cpu_ticks $(postgres_pids))
     rps=$(awk '/^Requests\/sec:/ {print $2}' <<<"$out")
     p50=$(awk '$1 == "50%" {print $2}' <<<"$out")
     p99=$(awk '$1 == "99%" {print $2}' <<<"$out")
+    requests=$(awk '/requests in/ {print $1}' <<<"$out")
     if grep -q "Non-2xx" <<<"$out"; then
         echo "non-2xx responses for $url:" >&2
         grep "Non-2xx" <<<"$out" >&2
     fi
-    printf '%10s %10s %10s' "$rps" "$p50" "$p99"
+    local server_us pg_us="-"
+    server_us=$(( (server1 - server0) * 1000000 / hz / (requests > 0 ? requests : 1) ))
+    if [ "${SERVER_DB:-}" = postgres ]; then
+        pg_us=$(( (pg1 - pg0) * 1000000 / hz / (requests > 0 ? requests : 1) ))
+    fi
+    printf '%10s %10s %10s %8s %8s' "$rps" "$p50" "$p99" "$server_us" "$pg_us"
 }
 
 # access_token URL EMAIL ROLE: creates the user if needed and prints an access token.

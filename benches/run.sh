@@ -4,10 +4,11 @@
 # with the in-memory read cache on (the default) and off (every request reaches the database).
 #
 #   benches/run.sh [N] [sqlite] [postgres]
-#   BENCH_DURATION=10s BENCH_CONNECTIONS=32 BENCH_THREADS=1 benches/run.sh 10000
+#   BENCH_DURATION=10s BENCH_CONNECTIONS=64 BENCH_THREADS=1 benches/run.sh 10000
 #   BENCH_CACHE_TTLS=1000 benches/run.sh 1000000 sqlite     (cache on only; "0" is cache off)
 #
-# Server and load generator share this machine's cores, as on a developer laptop.
+# Server and load generator share this machine's cores, as on a developer laptop. The last two
+# columns are CPU time per request of the server and of PostgreSQL (all its processes).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -19,40 +20,56 @@ BACKENDS=("$@")
 [ ${#BACKENDS[@]} -eq 0 ] && BACKENDS=(sqlite postgres)
 RESULTS="bench-results/reads-$N-$(date +%Y%m%dT%H%M%S).txt"
 
-printf '%-9s %-8s %-6s %-22s %10s %10s %10s\n' backend N cache endpoint 'req/s' p50 p99 | tee "$RESULTS"
+printf '%-9s %-8s %-6s %-24s %10s %10s %10s %8s %8s\n' backend N cache endpoint 'req/s' p50 p99 'srv µs' 'pg µs' | tee "$RESULTS"
 for backend in "${BACKENDS[@]}"; do
     prepare "$backend" "$N"
     url=$(database_url "$backend" "$N")
     for ttl in ${BENCH_CACHE_TTLS:-1000 0}; do
         cache=$([ "$ttl" = 0 ] && echo off || echo on)
         start_server "$url" FOLIO_READ_CACHE_TTL_MS="$ttl"
-        tag=$(curl -fs "$BASE/api/v1/tags?limit=100" | json "max(d['data'], key=lambda t: t['article_count'])['slug']")
-        pages=$(curl -fs "$BASE/api/v1/articles?limit=20" | json "d['meta']['pages']")
-        deep=$((pages * 9 / 10 > 1 ? pages * 9 / 10 : 2))
-        cursor=$(curl -fs "$BASE/api/v1/articles?limit=20&page=$((deep - 1))" | json "d['meta']['next_cursor']")
-        slug=$(curl -fs "$BASE/api/v1/articles?limit=1&page=$((pages * 10))" | json "d['data'][0]['slug']")
-        declare -a names=("tag-filtered list" "page 1" "deep page by cursor" "deep page by number" "article by slug" "healthz (ceiling)")
+        read -r tag second < <(curl -fs "$BASE/api/v1/tags?limit=100" |
+            json "' '.join(t['slug'] for t in sorted(d['data'], key=lambda t: -t['article_count'])[:2])")
+        author=$(curl -fs "$BASE/api/v1/authors?limit=100" | json "max(d['data'], key=lambda a: a['article_count'])['slug']")
+        total=$(curl -fs "$BASE/api/v1/articles?limit=1" | json "d['meta']['total']")
+        # A cursor 90% of the way down the list, reached by walking cursors of 100.
+        cursor=$(python3 - "$BASE" "$((total * 9 / 10))" <<'PY'
+import json, sys, urllib.request
+base, depth = sys.argv[1], int(sys.argv[2])
+path, seen, cursor = "/api/v1/articles?limit=100&count=none", 0, None
+while seen + 100 <= depth:
+    page = json.load(urllib.request.urlopen(base + path + (f"&cursor={cursor}" if cursor else "")))
+    seen += len(page["data"])
+    cursor = page["meta"]["next_cursor"] or cursor
+    if not page["meta"]["next_cursor"]:
+        break
+print(cursor)
+PY
+)
+        slug=$(curl -fs "$BASE/api/v1/articles?limit=1&cursor=$cursor&count=none" | json "d['data'][0]['slug']")
+        declare -a names=("tag-filtered list" "all-of two tags" "page 1" "deep page by cursor" "author's list" "article by slug" "tags with counts" "healthz (ceiling)")
         declare -a paths=(
             "/api/v1/articles?tag=$tag&limit=20"
+            "/api/v1/articles?tag=$tag,$second&tag_match=all&limit=20"
             "/api/v1/articles?limit=20"
             "/api/v1/articles?limit=20&cursor=$cursor"
-            "/api/v1/articles?limit=20&page=$deep"
+            "/api/v1/articles?author=$author&limit=20"
             "/api/v1/articles/slug/$slug"
+            "/api/v1/tags?limit=50"
             "/healthz"
         )
         for i in "${!names[@]}"; do
-            line=$(printf '%-9s %-8s %-6s %-22s %s' "$backend" "$N" "$cache" "${names[$i]}" "$(measure "$BASE${paths[$i]}")")
+            line=$(printf '%-9s %-8s %-6s %-24s %s' "$backend" "$N" "$cache" "${names[$i]}" "$(measure "$BASE${paths[$i]}")")
             echo "$line" | tee -a "$RESULTS"
         done
-        if [ "$cache" = off ]; then
+        if [ "$cache" = off ] && [ -z "${BENCH_SKIP_LOGINS:-}" ]; then
             # Logins (argon2id, 19 MiB, t=2) alone, then the tag-filtered list while logins run.
             access_token "$url" bench@example.com author >/dev/null
-            line=$(printf '%-9s %-8s %-6s %-22s %s' "$backend" "$N" "$cache" "login" \
+            line=$(printf '%-9s %-8s %-6s %-24s %s' "$backend" "$N" "$cache" "login" \
                 "$(CONNECTIONS=4 measure "$BASE/api/v1/auth/login" -s benches/login.lua)")
             echo "$line" | tee -a "$RESULTS"
             CONNECTIONS=4 wrk -t1 -c4 -d"$DURATION" -s benches/login.lua "$BASE/api/v1/auth/login" >"$WORK/logins.txt" &
             logins=$!
-            line=$(printf '%-9s %-8s %-6s %-22s %s' "$backend" "$N" "$cache" "tag list during logins" \
+            line=$(printf '%-9s %-8s %-6s %-24s %s' "$backend" "$N" "$cache" "tag list during logins" \
                 "$(measure "$BASE${paths[0]}")")
             echo "$line" | tee -a "$RESULTS"
             wait "$logins"
@@ -61,4 +78,4 @@ for backend in "${BACKENDS[@]}"; do
         stop_server
     done
 done
-echo "deep pages: page $deep of $pages (20 per page); tag: $tag; results in $RESULTS"
+echo "tags: $tag, $second; author: $author; deep cursor at 90% of $total; results in $RESULTS"

@@ -15,7 +15,7 @@ BACKENDS=("$@")
 [ ${#BACKENDS[@]} -eq 0 ] && BACKENDS=(sqlite postgres)
 RESULTS="bench-results/writes-$N-$(date +%Y%m%dT%H%M%S).txt"
 
-printf '%-9s %-8s %-32s %10s %10s %10s\n' backend N workload 'req/s' p50 p99 | tee "$RESULTS"
+printf '%-9s %-8s %-32s %10s %10s %10s %8s %8s\n' backend N workload 'req/s' p50 p99 'srv µs' 'pg µs' | tee "$RESULTS"
 for backend in "${BACKENDS[@]}"; do
     drop_database "$backend" "$N" writes
     prepare "$backend" "$N" writes

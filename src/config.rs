@@ -75,6 +75,25 @@ pub struct Config {
     )]
     pub read_cache_entries: usize,
 
+    /// A list total is counted up to this many matches; beyond, `total` is this number and
+    /// `meta.total_exact` is false (lists the counters answer are always exact).
+    #[arg(
+        long,
+        global = true,
+        env = "FOLIO_COUNT_LIMIT",
+        default_value_t = 10_000
+    )]
+    pub count_limit: i64,
+
+    /// Deepest numbered page, as `page × limit`; deeper is a 400 pointing to `cursor`.
+    #[arg(
+        long,
+        global = true,
+        env = "FOLIO_MAX_OFFSET",
+        default_value_t = 10_000
+    )]
+    pub max_offset: i64,
+
     /// HMAC secret for access tokens, at least 32 bytes. Without it Folio generates one once
     /// and keeps it in the database, so tokens survive restarts and all instances agree.
     #[arg(long, global = true, env = "FOLIO_JWT_SECRET", hide_env_values = true)]
@@ -155,6 +174,8 @@ impl Config {
             read_cache_ttl_ms: 0,
             read_cache_entries: 0,
             count_cache_ttl_ms: 0,
+            count_limit: 10_000,
+            max_offset: 10_000,
             log: "warn".into(),
             log_format: "text".into(),
             jwt_secret: None,

@@ -127,6 +127,8 @@ pub fn run(url: &DatabaseUrl, options: &SeedOptions, show_progress: bool) -> any
         Ok(())
     })?;
     progress.finish();
+    // The inserts above bypass the write transactions that keep the counters.
+    db::counters::rebuild(&mut conn, now)?;
     // Fresh statistics for the planner; on PostgreSQL, VACUUM also sets the visibility map
     // that lets counts be answered from indexes alone.
     if let DbConn::Postgres(c) = &mut conn {

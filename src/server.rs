@@ -25,10 +25,11 @@ use crate::state::AppState;
 /// Largest JSON body accepted; more is a 413.
 const MAX_JSON_BYTES: usize = 1024 * 1024;
 
-/// A bound, not yet running server.
+/// A bound, not yet running server, with its background jobs.
 pub struct Application {
     server: Server,
     port: u16,
+    jobs: crate::jobs::Runner,
 }
 
 impl Application {
@@ -57,6 +58,7 @@ impl Application {
                 acquire_timeout: config.db_acquire_timeout(),
             },
         )?;
+        let jobs = crate::jobs::Runner::start(pool.clone(), &url)?;
         let doc = crate::openapi::document();
         let served_doc = crate::openapi::document_value();
         let generation = Generation::default();
@@ -116,6 +118,7 @@ impl Application {
         Ok(Self {
             server: server.run(),
             port,
+            jobs,
         })
     }
 
@@ -125,6 +128,7 @@ impl Application {
 
     /// Serves until SIGINT or SIGTERM, then drains in-flight requests.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let _jobs = self.jobs;
         self.server.await
     }
 }

@@ -85,13 +85,22 @@ impl PageMeta {
 }
 
 /// Pagination of an article list: numbered, or by cursor (then `page` and `pages` are null).
+/// With `count=none`, `total`, `total_exact` and `pages` are left out.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ListMeta {
     pub limit: i64,
-    /// Articles across all pages.
-    pub total: i64,
+    /// Articles across all pages; a floor when `total_exact` is false.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub total: Option<i64>,
+    /// False when counting stopped at the server's limit (`FOLIO_COUNT_LIMIT`): there are
+    /// more than `total`. Ask `count=exact` for the exact number.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub total_exact: Option<bool>,
     pub page: Option<i64>,
-    pub pages: Option<i64>,
+    /// Null in cursor mode; left out with `count=none`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<i64>)]
+    pub pages: Option<Option<i64>>,
     /// Pass as `cursor` for the next page; null on the last one.
     pub next_cursor: Option<String>,
 }

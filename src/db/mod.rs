@@ -3,6 +3,7 @@
 
 pub mod articles;
 mod conn;
+pub mod counters;
 pub mod schema;
 pub mod tags;
 pub mod tokens;
@@ -62,6 +63,11 @@ impl DatabaseUrl {
                 "unsupported database URL {url:?}: use sqlite://path or postgres://user@host/db"
             )),
         }
+    }
+
+    /// What the driver is given: the file path (SQLite) or the URL (PostgreSQL).
+    pub fn target(&self) -> &str {
+        &self.target
     }
 
     fn connect(&self) -> ConnectionResult<DbConn> {
@@ -172,6 +178,16 @@ impl Pool {
             None => None,
         };
         self.run(work).await
+    }
+
+    /// Runs database work on the calling thread, for code that is not on an async worker
+    /// (the background jobs).
+    pub fn run_blocking<T>(
+        &self,
+        work: impl FnOnce(&mut DbConn) -> Result<T, AppError>,
+    ) -> Result<T, AppError> {
+        let mut conn = self.get()?;
+        work(&mut conn)
     }
 
     /// Runs blocking database work on the blocking thread pool, never on an async worker.

@@ -74,9 +74,32 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    article_counts (scope, ref_id) {
+        scope -> Text,
+        ref_id -> BigInt,
+        published -> BigInt,
+    }
+}
+
+diesel::table! {
+    count_watermark (id) {
+        id -> Integer,
+        counted_until -> Timestamp,
+    }
+}
+
 diesel::joinable!(articles -> users (author_id));
 diesel::joinable!(article_tags -> articles (article_id));
 diesel::joinable!(article_tags -> tags (tag_id));
 diesel::joinable!(refresh_tokens -> users (user_id));
 
-diesel::allow_tables_to_appear_in_same_query!(users, articles, tags, article_tags, refresh_tokens);
+diesel::allow_tables_to_appear_in_same_query!(
+    users,
+    articles,
+    tags,
+    article_tags,
+    refresh_tokens,
+    article_counts,
+    count_watermark,
+);

@@ -3,11 +3,10 @@
 use std::collections::HashMap;
 
 use chrono::NaiveDateTime;
-use diesel::dsl::count_star;
 use diesel::prelude::*;
 
 use super::DbConn;
-use super::schema::{article_tags, articles, tags};
+use super::schema::{article_tags, tags};
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = tags)]
@@ -157,21 +156,20 @@ pub fn list(
     query.load(conn)
 }
 
-/// How many articles visible to the public at `now` carry each of these tags.
-pub fn published_counts(
+/// The tag ids of each of these articles.
+pub fn ids_for_articles(
     conn: &mut DbConn,
-    tag_ids: &[i64],
-    now: NaiveDateTime,
-) -> QueryResult<HashMap<i64, i64>> {
-    let rows: Vec<(i64, i64)> = article_tags::table
-        .inner_join(articles::table)
-        .filter(article_tags::tag_id.eq_any(tag_ids))
-        .filter(articles::status.eq("published"))
-        .filter(articles::published_at.le(now))
-        .group_by(article_tags::tag_id)
-        .select((article_tags::tag_id, count_star()))
+    article_ids: &[i64],
+) -> QueryResult<HashMap<i64, Vec<i64>>> {
+    let links: Vec<(i64, i64)> = article_tags::table
+        .filter(article_tags::article_id.eq_any(article_ids))
+        .select((article_tags::article_id, article_tags::tag_id))
         .load(conn)?;
-    Ok(rows.into_iter().collect())
+    let mut by_article: HashMap<i64, Vec<i64>> = HashMap::new();
+    for (article_id, tag_id) in links {
+        by_article.entry(article_id).or_default().push(tag_id);
+    }
+    Ok(by_article)
 }
 
 /// The tags of each of these articles, in one query, ordered by tag name.

@@ -1,13 +1,10 @@
 //! Queries on `users`, who are also the public authors.
 
-use std::collections::HashMap;
-
 use chrono::NaiveDateTime;
-use diesel::dsl::count_star;
 use diesel::prelude::*;
 
 use super::DbConn;
-use super::schema::{articles, users};
+use super::schema::{article_counts, users};
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = users)]
@@ -50,62 +47,48 @@ pub struct AuthorRow {
     pub avatar: Option<String>,
 }
 
-/// Only users with at least one article visible at `now` are public authors.
+/// Public authors are the users with at least one counted published article
+/// (`db::counters`), each with that count.
 #[diesel::dsl::auto_type(no_type_alias)]
-fn has_published(now: NaiveDateTime) -> _ {
-    diesel::dsl::exists(
-        articles::table
-            .filter(articles::author_id.eq(users::id))
-            .filter(articles::status.eq("published"))
-            .filter(articles::published_at.le(now)),
-    )
+fn public_authors() -> _ {
+    let counted = article_counts::ref_id
+        .eq(users::id)
+        .and(article_counts::scope.eq("author"));
+    users::table
+        .inner_join(article_counts::table.on(counted))
+        .filter(article_counts::published.gt(0_i64))
 }
 
-pub fn find_author(
-    conn: &mut DbConn,
-    id: i64,
-    now: NaiveDateTime,
-) -> QueryResult<Option<AuthorRow>> {
-    users::table
-        .find(id)
-        .filter(has_published(now))
-        .select(AuthorRow::as_select())
+pub fn find_author(conn: &mut DbConn, id: i64) -> QueryResult<Option<(AuthorRow, i64)>> {
+    public_authors()
+        .filter(users::id.eq(id))
+        .select((AuthorRow::as_select(), article_counts::published))
         .first(conn)
         .optional()
 }
 
-pub fn find_author_by_slug(
-    conn: &mut DbConn,
-    slug: &str,
-    now: NaiveDateTime,
-) -> QueryResult<Option<AuthorRow>> {
-    users::table
+pub fn find_author_by_slug(conn: &mut DbConn, slug: &str) -> QueryResult<Option<(AuthorRow, i64)>> {
+    public_authors()
         .filter(users::slug.eq(slug))
-        .filter(has_published(now))
-        .select(AuthorRow::as_select())
+        .select((AuthorRow::as_select(), article_counts::published))
         .first(conn)
         .optional()
 }
 
-pub fn count_authors(conn: &mut DbConn, now: NaiveDateTime) -> QueryResult<i64> {
-    users::table
-        .filter(has_published(now))
-        .count()
-        .get_result(conn)
+pub fn count_authors(conn: &mut DbConn) -> QueryResult<i64> {
+    public_authors().count().get_result(conn)
 }
 
 pub fn list_authors(
     conn: &mut DbConn,
-    now: NaiveDateTime,
     limit: i64,
     offset: i64,
-) -> QueryResult<Vec<AuthorRow>> {
-    users::table
-        .filter(has_published(now))
+) -> QueryResult<Vec<(AuthorRow, i64)>> {
+    public_authors()
         .order((users::name.asc(), users::id.asc()))
         .limit(limit)
         .offset(offset)
-        .select(AuthorRow::as_select())
+        .select((AuthorRow::as_select(), article_counts::published))
         .load(conn)
 }
 
@@ -115,22 +98,6 @@ pub fn ids_by_slugs(conn: &mut DbConn, slugs: &[String]) -> QueryResult<Vec<i64>
         .filter(users::slug.eq_any(slugs))
         .select(users::id)
         .load(conn)
-}
-
-/// How many articles visible at `now` each of these authors has.
-pub fn published_counts(
-    conn: &mut DbConn,
-    author_ids: &[i64],
-    now: NaiveDateTime,
-) -> QueryResult<HashMap<i64, i64>> {
-    let rows: Vec<(i64, i64)> = articles::table
-        .filter(articles::author_id.eq_any(author_ids))
-        .filter(articles::status.eq("published"))
-        .filter(articles::published_at.le(now))
-        .group_by(articles::author_id)
-        .select((articles::author_id, count_star()))
-        .load(conn)?;
-    Ok(rows.into_iter().collect())
 }
 
 /// Author profiles for these ids, in one query.

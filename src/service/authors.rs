@@ -1,6 +1,7 @@
 //! Public author profiles: users with at least one published article, and how many.
 
 use super::{Page, PageRequest};
+use crate::db::counters::Scope;
 use crate::db::users::AuthorRow;
 use crate::db::{self, DbConn};
 use crate::error::AppError;
@@ -15,14 +16,14 @@ pub struct Author {
     pub article_count: i64,
 }
 
-/// A numbered page of authors, by name. Staff who have published nothing are not listed,
-/// so the public list does not expose the whole user table.
+/// A numbered page of authors, by name, with their counts from the published-article
+/// counters. Staff who have published nothing are not listed, so the public list does not
+/// expose the whole user table.
 pub fn list(conn: &mut DbConn, page: PageRequest) -> Result<Page<Author>, AppError> {
-    let now = db::now();
-    let total = db::users::count_authors(conn, now)?;
-    let rows = db::users::list_authors(conn, now, page.limit, page.offset())?;
+    let total = db::users::count_authors(conn)?;
+    let rows = db::users::list_authors(conn, page.limit, page.offset())?;
     Ok(Page {
-        items: with_counts(conn, rows)?,
+        items: with_due(conn, rows)?,
         total,
         page: page.page,
         pages: page.pages(total),
@@ -37,29 +38,37 @@ pub enum AuthorKey {
 }
 
 pub fn get(conn: &mut DbConn, key: &AuthorKey) -> Result<Author, AppError> {
-    let now = db::now();
     let row = match key {
-        AuthorKey::Id(id) => db::users::find_author(conn, *id, now)?,
-        AuthorKey::Slug(slug) => db::users::find_author_by_slug(conn, slug, now)?,
+        AuthorKey::Id(id) => db::users::find_author(conn, *id)?,
+        AuthorKey::Slug(slug) => db::users::find_author_by_slug(conn, slug)?,
     };
     let row = row.ok_or(AppError::NotFound("author"))?;
-    with_counts(conn, vec![row])?
+    with_due(conn, vec![row])?
         .pop()
         .ok_or(AppError::NotFound("author"))
 }
 
-fn with_counts(conn: &mut DbConn, rows: Vec<AuthorRow>) -> Result<Vec<Author>, AppError> {
-    let ids: Vec<i64> = rows.iter().map(|a| a.id).collect();
-    let counts = db::users::published_counts(conn, &ids, db::now())?;
+/// Authors with their counts, plus the scheduled articles that came due since the counters
+/// last caught up (see `db::counters::visible`).
+fn with_due(conn: &mut DbConn, rows: Vec<(AuthorRow, i64)>) -> Result<Vec<Author>, AppError> {
+    let ids: Vec<i64> = rows.iter().map(|(a, _)| a.id).collect();
+    let due = db::counters::due_since_counted(conn, Scope::Author, &ids, db::now())?;
     Ok(rows
         .into_iter()
-        .map(|a| Author {
-            article_count: counts.get(&a.id).copied().unwrap_or(0),
-            id: a.id,
-            slug: a.slug,
-            name: a.name,
-            bio: a.bio,
-            avatar: a.avatar,
+        .map(|(row, count)| {
+            let due = due.get(&row.id).copied().unwrap_or(0);
+            author((row, count + due))
         })
         .collect())
+}
+
+fn author((row, article_count): (AuthorRow, i64)) -> Author {
+    Author {
+        article_count,
+        id: row.id,
+        slug: row.slug,
+        name: row.name,
+        bio: row.bio,
+        avatar: row.avatar,
+    }
 }

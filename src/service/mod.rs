@@ -3,6 +3,7 @@
 
 pub mod articles;
 pub mod authors;
+pub mod changes;
 pub mod markdown;
 pub mod pagination;
 pub mod policy;

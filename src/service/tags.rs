@@ -2,10 +2,12 @@
 
 use chrono::{DateTime, Utc};
 
+use super::changes::{self, Change};
 use super::policy::{self, Action};
 use super::slugs;
 use super::{Page, PageRequest, utc};
 use crate::auth::Caller;
+use crate::db::counters::Scope;
 use crate::db::tags::{NewTag, TagChanges, TagOrder, TagRow};
 use crate::db::{self, DbConn};
 use crate::error::{AppError, FieldError};
@@ -53,11 +55,13 @@ pub fn get(conn: &mut DbConn, key: &TagKey) -> Result<Tag, AppError> {
 
 fn with_counts(conn: &mut DbConn, rows: Vec<TagRow>) -> Result<Vec<Tag>, AppError> {
     let ids: Vec<i64> = rows.iter().map(|t| t.id).collect();
-    let counts = db::tags::published_counts(conn, &ids, db::now())?;
+    let counts = db::counters::for_ids(conn, Scope::Tag, &ids)?;
+    let due = db::counters::due_since_counted(conn, Scope::Tag, &ids, db::now())?;
     Ok(rows
         .into_iter()
         .map(|t| Tag {
-            article_count: counts.get(&t.id).copied().unwrap_or(0),
+            article_count: counts.get(&t.id).copied().unwrap_or(0)
+                + due.get(&t.id).copied().unwrap_or(0),
             id: t.id,
             slug: t.slug,
             name: t.name,
@@ -261,6 +265,6 @@ pub fn delete(conn: &mut DbConn, caller: &Caller, id: i64) -> Result<(), AppErro
     policy::require(caller, Action::ManageTags, None)?;
     db::write_transaction(conn, |conn| match db::tags::delete(conn, id)? {
         0 => Err(AppError::NotFound("tag")),
-        _ => Ok(()),
+        _ => changes::record(conn, &Change::TagDeleted { id }),
     })
 }

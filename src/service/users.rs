@@ -3,6 +3,7 @@
 
 use chrono::{DateTime, Utc};
 
+use super::changes::{self, Change};
 use super::policy::{self, Action};
 use super::{Page, PageRequest, slugs, utc};
 use crate::auth::{Caller, Role};
@@ -239,7 +240,7 @@ pub fn delete(
         }
         db::articles::reassign_author(conn, id, heir)?;
         db::users::delete(conn, id)?;
-        Ok(())
+        changes::record(conn, &Change::AuthorDeleted { id, heir })
     })
 }
 

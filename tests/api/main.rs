@@ -19,4 +19,5 @@ mod openapi;
 mod reads;
 mod roles;
 mod sessions;
+mod totals;
 mod writes;

@@ -18,7 +18,7 @@ use crate::db::articles::{ArticleOrder, StatusFilter};
 use crate::error::AppError;
 use crate::service::articles::{
     self as articles, Article, ArticleKey, ArticlePage, ArticleQuery, ArticleStatus,
-    ArticleSummary, AuthorRef, Position, TagMatch, TagRef,
+    ArticleSummary, AuthorRef, CountMode, Position, TagMatch, TagRef,
 };
 use crate::service::pagination::Cursor;
 use crate::state::AppState;
@@ -43,6 +43,16 @@ pub enum StatusParam {
     Draft,
     Scheduled,
     All,
+}
+
+/// How `meta.total` is counted.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum CountParam {
+    /// Count every match, however many (bounded by the server's statement timeout).
+    Exact,
+    /// Do not count: no `total` or `pages`; page with `cursor`.
+    None,
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema)]
@@ -95,10 +105,16 @@ pub struct ArticleListQuery {
     pub page: Option<i64>,
     /// `meta.next_cursor` of the previous page; costs the same at any depth.
     pub cursor: Option<String>,
+    /// Without it, `meta.total` is exact up to the server's limit (10,000 by default) and
+    /// beyond it says "at least" (`meta.total_exact: false`); `exact` counts every match,
+    /// `none` counts nothing.
+    #[param(inline)]
+    pub count: Option<CountParam>,
 }
 
 impl ArticleListQuery {
-    fn into_query(self) -> Result<ArticleQuery, AppError> {
+    /// `max_offset` bounds `page × limit` (`FOLIO_MAX_OFFSET`).
+    pub fn into_query(self, max_offset: i64) -> Result<ArticleQuery, AppError> {
         let status = match self.status.unwrap_or(StatusParam::Published) {
             StatusParam::Published => StatusFilter::Published,
             StatusParam::Draft => StatusFilter::Draft,
@@ -127,6 +143,17 @@ impl ArticleListQuery {
             ),
             (Some(page), None) if page < 1 => {
                 return Err(AppError::bad_param("page", "must be 1 or more"));
+            }
+            // Deep pages by number cost what every row before them costs (search engines cap
+            // their result window alike); a cursor reaches any depth at the cost of page 1.
+            (Some(page), None) if page.saturating_mul(limit) > max_offset => {
+                return Err(AppError::bad_param(
+                    "page",
+                    format!(
+                        "page × limit may be at most {max_offset}; to go deeper, follow \
+                         meta.next_cursor with the cursor parameter"
+                    ),
+                ));
             }
             (page, None) => Position::Page(page.unwrap_or(1)),
         };
@@ -163,6 +190,11 @@ impl ArticleListQuery {
             order,
             limit,
             position,
+            count: match self.count {
+                None => CountMode::Bounded,
+                Some(CountParam::Exact) => CountMode::Exact,
+                Some(CountParam::None) => CountMode::Skip,
+            },
         })
     }
 }
@@ -298,9 +330,10 @@ impl From<ArticlePage> for ArticleListResponse {
             data: p.items.into_iter().map(Into::into).collect(),
             meta: ListMeta {
                 limit: p.limit,
-                total: p.total,
+                total: p.total.map(|t| t.value),
+                total_exact: p.total.map(|t| t.exact),
                 page: p.page,
-                pages: p.pages,
+                pages: p.total.map(|_| p.pages),
                 next_cursor: p.next_cursor,
             },
         }
@@ -331,12 +364,13 @@ pub async fn list_articles(
     caller: MaybeCaller,
     params: QueryParams<ArticleListQuery>,
 ) -> Result<HttpResponse, AppError> {
-    let query = params.into_inner().into_query()?;
+    let query = params.into_inner().into_query(state.config.max_offset)?;
     let counts = state.counts.clone();
+    let count_limit = state.config.count_limit;
     let viewer = caller.0;
     let page = state
         .db
-        .run(move |conn| articles::list(conn, &counts, viewer.as_ref(), &query));
+        .run(move |conn| articles::list(conn, &counts, count_limit, viewer.as_ref(), &query));
     state
         .cache
         .serve_for(&req, viewer, no_version, async {

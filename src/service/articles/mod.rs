@@ -1,8 +1,10 @@
-//! Articles: who may see which, how a filtered list is paged (here), and how they are
-//! written (`write`).
+//! Articles: who may see which (here), how a filtered list is paged and counted (`list`), and
+//! how they are written (`write`).
 
+mod list;
 mod write;
 
+pub use list::{ArticlePage, ArticleQuery, CountMode, Position, TagMatch, Total, list};
 pub use write::{ArticleInput, ArticlePatch, RequestedStatus, create, delete, update};
 
 use std::collections::HashMap;
@@ -10,15 +12,12 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 
 use crate::auth::Caller;
-use crate::cache::CountCache;
-use crate::db::articles::{
-    self as rows, ArticleFilter, ArticleOrder, ArticleRow, ArticleSummaryRow, StatusFilter, Window,
-};
+use crate::db::articles::{self as rows, ArticleRow, ArticleSummaryRow};
+use crate::db::users::AuthorRow;
 use crate::db::{self, DbConn};
 use crate::error::AppError;
-use crate::service::pagination::Cursor;
 use crate::service::policy::{self, Action};
-use crate::service::{PageRequest, utc};
+use crate::service::utc;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ArticleStatus {
@@ -77,224 +76,13 @@ pub struct Article {
     pub version: i32,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TagMatch {
-    Any,
-    All,
-}
-
-/// Where in the list to start.
-#[derive(Debug, Clone)]
-pub enum Position {
-    Page(i64),
-    After(Cursor),
-}
-
-/// A validated `GET /articles` request.
-#[derive(Debug, Clone)]
-pub struct ArticleQuery {
-    pub status: StatusFilter,
-    pub tags: Vec<String>,
-    pub tag_match: TagMatch,
-    pub exclude_tags: Vec<String>,
-    pub authors: Vec<String>,
-    pub text: Option<String>,
-    pub published_after: Option<DateTime<Utc>>,
-    pub published_before: Option<DateTime<Utc>>,
-    pub order: ArticleOrder,
-    pub limit: i64,
-    pub position: Position,
-}
-
-/// A page of summaries, numbered (`page` set) or reached by cursor.
-#[derive(Debug, Clone)]
-pub struct ArticlePage {
-    pub items: Vec<ArticleSummary>,
-    pub total: i64,
-    pub limit: i64,
-    pub page: Option<i64>,
-    pub pages: Option<i64>,
-    pub next_cursor: Option<String>,
-}
-
-/// Lists articles. Everyone sees published ones; signed-in callers may ask for drafts and
-/// scheduled ones, and see their own, or everyone's from editor up.
-/// Unknown tag or author slugs match nothing rather than failing.
-pub fn list(
-    conn: &mut DbConn,
-    counts: &CountCache,
-    viewer: Option<&Caller>,
-    query: &ArticleQuery,
-) -> Result<ArticlePage, AppError> {
-    let now = db::now();
-    let unpublished_of = match (query.status, viewer) {
-        (StatusFilter::Published, _) => None,
-        (_, None) => return Err(AppError::Unauthenticated),
-        (_, Some(caller)) if policy::allows(caller.role, Action::ReadUnpublished, false) => None,
-        (_, Some(caller)) => Some(caller.user_id),
-    };
-    let Some(mut filter) = resolve_filter(conn, query, query.status, now)? else {
-        return Ok(empty_page(query));
-    };
-    filter.unpublished_of = unpublished_of;
-    let window = match &query.position {
-        Position::Page(page) => Window::Offset(
-            PageRequest {
-                page: *page,
-                limit: query.limit,
-            }
-            .offset(),
-        ),
-        Position::After(cursor) => Window::After {
-            key: cursor.key.clone(),
-            id: cursor.id,
-        },
-    };
-    // One row past the page tells whether there is a next one.
-    let mut rows = rows::list_page(conn, &filter, query.order, &window, query.limit + 1)?;
-    let has_more = rows.len() as i64 > query.limit;
-    rows.truncate(usize::try_from(query.limit).unwrap_or(usize::MAX));
-    let total = count(conn, counts, &filter)?;
-    let next_cursor = match rows.last() {
-        Some(last) if has_more => Some(cursor_after(query.order, last).encode()),
-        _ => None,
-    };
-    let (page, pages) = match query.position {
-        Position::Page(page) => (
-            Some(page),
-            Some(
-                PageRequest {
-                    page,
-                    limit: query.limit,
-                }
-                .pages(total),
-            ),
-        ),
-        Position::After(_) => (None, None),
-    };
-    Ok(ArticlePage {
-        items: summaries(conn, rows, now)?,
-        total,
-        limit: query.limit,
-        page,
-        pages,
-        next_cursor,
-    })
-}
-
-/// The filter's total, reused across its pages for the count cache's TTL.
-fn count(conn: &mut DbConn, counts: &CountCache, filter: &ArticleFilter) -> Result<i64, AppError> {
-    // Others counting the same filter wait this long for the first one's answer.
-    let wait = std::time::Duration::from_secs(5);
-    counts.get_or_compute_blocking(filter.cache_key(), wait, || {
-        rows::count(conn, filter).map_err(AppError::from)
-    })
-}
-
-fn empty_page(query: &ArticleQuery) -> ArticlePage {
-    let page = match query.position {
-        Position::Page(page) => Some(page),
-        Position::After(_) => None,
-    };
-    ArticlePage {
-        items: Vec::new(),
-        total: 0,
-        limit: query.limit,
-        page,
-        pages: page.map(|_| 0),
-        next_cursor: None,
-    }
-}
-
-/// Turns slugs into ids. `None` when the filter can match nothing (an unknown slug in a
-/// `tag`, `tag_match=all` or `author` filter), which saves the queries.
-fn resolve_filter(
-    conn: &mut DbConn,
-    query: &ArticleQuery,
-    status: StatusFilter,
-    now: chrono::NaiveDateTime,
-) -> Result<Option<ArticleFilter>, AppError> {
-    let mut filter = ArticleFilter {
-        status,
-        now,
-        any_tags: None,
-        all_tags: Vec::new(),
-        exclude_tags: Vec::new(),
-        authors: None,
-        text: query.text.as_ref().map(|t| t.to_lowercase()),
-        published_after: query.published_after.map(|t| t.naive_utc()),
-        published_before: query.published_before.map(|t| t.naive_utc()),
-        unpublished_of: None,
-    };
-    if !query.tags.is_empty() {
-        let ids = db::tags::ids_by_slugs(conn, &query.tags)?;
-        match query.tag_match {
-            TagMatch::Any if ids.is_empty() => return Ok(None),
-            TagMatch::Any => filter.any_tags = Some(ids),
-            TagMatch::All if ids.len() < distinct_count(&query.tags) => return Ok(None),
-            TagMatch::All => filter.all_tags = ids,
-        }
-    }
-    if !query.exclude_tags.is_empty() {
-        filter.exclude_tags = db::tags::ids_by_slugs(conn, &query.exclude_tags)?;
-    }
-    if !query.authors.is_empty() {
-        let ids = db::users::ids_by_slugs(conn, &query.authors)?;
-        if ids.is_empty() {
-            return Ok(None);
-        }
-        filter.authors = Some(ids);
-    }
-    Ok(Some(filter))
-}
-
-fn distinct_count(slugs: &[String]) -> usize {
-    let mut sorted: Vec<&String> = slugs.iter().collect();
-    sorted.sort();
-    sorted.dedup();
-    sorted.len()
-}
-
-fn cursor_after(order: ArticleOrder, last: &ArticleSummaryRow) -> Cursor {
-    use crate::db::articles::SortKey;
-    let key = match order {
-        ArticleOrder::PublishedDesc | ArticleOrder::PublishedAsc => {
-            SortKey::Time(last.published_at.unwrap_or(rows::UNPUBLISHED_SORTS_AS))
-        }
-        ArticleOrder::UpdatedDesc => SortKey::Time(last.updated_at),
-        ArticleOrder::TitleAsc => SortKey::Title(last.title.clone()),
-    };
-    Cursor {
-        order,
-        key,
-        id: last.id,
-    }
-}
-
-/// Attaches authors and tags to a page of rows in two queries, whatever the page size.
+/// Attaches tags to a page of rows (with their authors) in one query, whatever the page size.
 fn summaries(
     conn: &mut DbConn,
-    rows: Vec<ArticleSummaryRow>,
+    rows: Vec<(ArticleSummaryRow, AuthorRow)>,
     now: chrono::NaiveDateTime,
 ) -> Result<Vec<ArticleSummary>, AppError> {
-    let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
-    let mut author_ids: Vec<i64> = rows.iter().map(|r| r.author_id).collect();
-    author_ids.sort_unstable();
-    author_ids.dedup();
-    let authors: HashMap<i64, AuthorRef> = db::users::authors_by_ids(conn, &author_ids)?
-        .into_iter()
-        .map(|a| {
-            (
-                a.id,
-                AuthorRef {
-                    id: a.id,
-                    slug: a.slug,
-                    name: a.name,
-                    avatar: a.avatar,
-                },
-            )
-        })
-        .collect();
+    let ids: Vec<i64> = rows.iter().map(|(r, _)| r.id).collect();
     let mut tags: HashMap<i64, Vec<TagRef>> = HashMap::new();
     for (article_id, tag) in db::tags::for_articles(conn, &ids)? {
         tags.entry(article_id).or_default().push(TagRef {
@@ -303,14 +91,11 @@ fn summaries(
             name: tag.name,
         });
     }
-    rows.into_iter()
-        .map(|row| {
-            let author = authors
-                .get(&row.author_id)
-                .cloned()
-                .ok_or_else(|| anyhow::anyhow!("article {} has no author row", row.id))?;
+    Ok(rows
+        .into_iter()
+        .map(|(row, author)| {
             let published_at = row.published_at.map(utc);
-            Ok(ArticleSummary {
+            ArticleSummary {
                 status: ArticleStatus::of(&row.status, published_at, utc(now)),
                 id: row.id,
                 slug: row.slug,
@@ -321,10 +106,15 @@ fn summaries(
                 updated_at: utc(row.updated_at),
                 reading_time: row.reading_time,
                 tags: tags.remove(&row.id).unwrap_or_default(),
-                author,
-            })
+                author: AuthorRef {
+                    id: author.id,
+                    slug: author.slug,
+                    name: author.name,
+                    avatar: author.avatar,
+                },
+            }
         })
-        .collect()
+        .collect())
 }
 
 /// How a single article is looked up.
@@ -398,7 +188,10 @@ pub(crate) fn full_article(
         reading_time,
         author_id,
     };
-    let summary = summaries(conn, vec![summary_row], now)?
+    let author = db::users::authors_by_ids(conn, &[author_id])?
+        .pop()
+        .ok_or_else(|| anyhow::anyhow!("article {id} has no author row"))?;
+    let summary = summaries(conn, vec![(summary_row, author)], now)?
         .pop()
         .ok_or_else(|| anyhow::anyhow!("article {id} vanished while loading"))?;
     Ok(Article {

@@ -5,8 +5,9 @@ use chrono::{DateTime, NaiveDateTime, SubsecRound, Utc};
 use super::{Article, full_article, visible};
 use crate::auth::Caller;
 use crate::db::articles::{self as rows, ArticleChanges, ArticleRow, NewArticle};
-use crate::db::{self, DbConn};
+use crate::db::{self, DbConn, counters};
 use crate::error::{AppError, FieldError};
+use crate::service::changes::{self, ArticleShape, Change};
 use crate::service::policy::{self, Action};
 use crate::service::{markdown, slugs, tags};
 
@@ -168,8 +169,37 @@ pub fn create(
             )?,
         };
         rows::set_tags(conn, id, &tag_ids)?;
+        let after = ArticleShape {
+            id,
+            author_id,
+            tag_ids,
+            counted: changes::counted(status, published_at, now, now),
+        };
+        changes::record(
+            conn,
+            &Change::Article {
+                before: None,
+                after: Some(after),
+            },
+        )?;
         let row = rows::find(conn, id)?.ok_or(AppError::NotFound("article"))?;
         full_article(conn, row, now)
+    })
+}
+
+/// What the consumers of changes know of a stored article (`changes::ArticleShape`).
+fn shape_of(
+    conn: &mut DbConn,
+    row: &ArticleRow,
+    watermark: NaiveDateTime,
+) -> Result<ArticleShape, AppError> {
+    Ok(ArticleShape {
+        id: row.id,
+        author_id: row.author_id,
+        tag_ids: db::tags::ids_for_articles(conn, &[row.id])?
+            .remove(&row.id)
+            .unwrap_or_default(),
+        counted: changes::counted(&row.status, row.published_at, row.updated_at, watermark),
     })
 }
 
@@ -215,6 +245,8 @@ pub fn update(
         if author_id != current.author_id {
             check_author(conn, caller, author_id)?;
         }
+        let watermark = counters::watermark_for_write(conn)?;
+        let before = shape_of(conn, &current, watermark)?;
 
         let mut changes = ArticleChanges {
             updated_at: Some(now),
@@ -290,6 +322,14 @@ pub fn update(
             rows::set_tags(conn, id, &tag_ids)?;
         }
         let row = rows::find(conn, id)?.ok_or(AppError::NotFound("article"))?;
+        let after = shape_of(conn, &row, watermark)?;
+        changes::record(
+            conn,
+            &Change::Article {
+                before: Some(before),
+                after: Some(after),
+            },
+        )?;
         full_article(conn, row, now)
     })
 }
@@ -306,9 +346,17 @@ pub fn delete(
         let expected = expected
             .filter(|&v| v == current.version)
             .ok_or(AppError::PreconditionFailed)?;
+        let watermark = counters::watermark_for_write(conn)?;
+        let before = shape_of(conn, &current, watermark)?;
         if !rows::delete_if_version(conn, id, expected)? {
             return Err(AppError::PreconditionFailed);
         }
-        Ok(())
+        changes::record(
+            conn,
+            &Change::Article {
+                before: Some(before),
+                after: None,
+            },
+        )
     })
 }

@@ -1,0 +1,2 @@
+DROP TABLE count_watermark;
+DROP TABLE article_counts;

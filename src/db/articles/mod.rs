@@ -1,0 +1,224 @@
+//! Queries on `articles`: single-article lookups and writes (here), and the filtered, ordered
+//! pages behind `GET /articles` with their counts (`list`).
+
+mod list;
+
+pub use list::{
+    ArticleFilter, ArticleOrder, SortKey, StatusFilter, UNPUBLISHED_SORTS_AS, Window, count,
+    count_up_to, list_page,
+};
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::DbConn;
+use super::schema::{article_tags, articles};
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = articles)]
+pub struct ArticleRow {
+    pub id: i64,
+    pub slug: String,
+    pub title: String,
+    pub excerpt: String,
+    pub body_markdown: String,
+    pub body_html: String,
+    pub feature_image: Option<String>,
+    pub status: String,
+    pub published_at: Option<NaiveDateTime>,
+    pub author_id: i64,
+    pub reading_time: i32,
+    pub version: i32,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+/// The columns a list needs: no bodies.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = articles)]
+pub struct ArticleSummaryRow {
+    pub id: i64,
+    pub slug: String,
+    pub title: String,
+    pub excerpt: String,
+    pub feature_image: Option<String>,
+    pub status: String,
+    pub published_at: Option<NaiveDateTime>,
+    pub updated_at: NaiveDateTime,
+    pub reading_time: i32,
+    pub author_id: i64,
+}
+
+#[derive(Debug, Clone, Copy, Insertable)]
+#[diesel(table_name = articles)]
+pub struct NewArticle<'a> {
+    pub slug: &'a str,
+    pub title: &'a str,
+    pub excerpt: &'a str,
+    pub body_markdown: &'a str,
+    pub body_html: &'a str,
+    pub feature_image: Option<&'a str>,
+    pub status: &'a str,
+    pub published_at: Option<NaiveDateTime>,
+    pub author_id: i64,
+    pub reading_time: i32,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+pub fn find(conn: &mut DbConn, id: i64) -> QueryResult<Option<ArticleRow>> {
+    articles::table
+        .find(id)
+        .select(ArticleRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// As `find`, and on PostgreSQL locks the row until the transaction ends, so a concurrent
+/// change or deletion of the same article waits for this one instead of interleaving.
+pub fn find_for_update(conn: &mut DbConn, id: i64) -> QueryResult<Option<ArticleRow>> {
+    match conn {
+        DbConn::Postgres(c) => articles::table
+            .find(id)
+            .select(ArticleRow::as_select())
+            .for_update()
+            .first(c)
+            .optional(),
+        DbConn::Sqlite(_) => find(conn, id),
+    }
+}
+
+pub fn find_by_slug(conn: &mut DbConn, slug: &str) -> QueryResult<Option<ArticleRow>> {
+    articles::table
+        .filter(articles::slug.eq(slug))
+        .select(ArticleRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// An article's slug and the ones already taken that start with `base-`.
+pub fn slugs_like(conn: &mut DbConn, base: &str) -> QueryResult<Vec<String>> {
+    // Slugs are [a-z0-9-] only, so `base` holds no LIKE wildcards.
+    articles::table
+        .filter(
+            articles::slug
+                .eq(base)
+                .or(articles::slug.like(format!("{base}-%"))),
+        )
+        .select(articles::slug)
+        .load(conn)
+}
+
+/// Whether another article than `except` has this slug.
+pub fn slug_taken(conn: &mut DbConn, slug: &str, except: Option<i64>) -> QueryResult<bool> {
+    let holders: Vec<i64> = articles::table
+        .filter(articles::slug.eq(slug))
+        .select(articles::id)
+        .load(conn)?;
+    Ok(holders.into_iter().any(|id| Some(id) != except))
+}
+
+/// Inserts an article; `None` when its slug is taken (on PostgreSQL, after waiting for a
+/// concurrent insert of the same slug to commit or roll back).
+pub fn insert_unless_slug_taken(
+    conn: &mut DbConn,
+    article: &NewArticle<'_>,
+) -> QueryResult<Option<i64>> {
+    // ON CONFLICT is not available through MultiConnection; each backend runs its own.
+    match conn {
+        DbConn::Postgres(c) => diesel::insert_into(articles::table)
+            .values(article)
+            .on_conflict(articles::slug)
+            .do_nothing()
+            .returning(articles::id)
+            .get_result(c)
+            .optional(),
+        DbConn::Sqlite(c) => diesel::insert_into(articles::table)
+            .values(article)
+            .on_conflict(articles::slug)
+            .do_nothing()
+            .returning(articles::id)
+            .get_result(c)
+            .optional(),
+    }
+}
+
+/// The columns a PATCH may change; `None` leaves a column as it is.
+#[derive(Debug, Default, AsChangeset)]
+#[diesel(table_name = articles)]
+pub struct ArticleChanges {
+    pub slug: Option<String>,
+    pub title: Option<String>,
+    pub excerpt: Option<String>,
+    pub body_markdown: Option<String>,
+    pub body_html: Option<String>,
+    pub feature_image: Option<Option<String>>,
+    pub status: Option<String>,
+    pub published_at: Option<Option<NaiveDateTime>>,
+    pub author_id: Option<i64>,
+    pub reading_time: Option<i32>,
+    pub updated_at: Option<NaiveDateTime>,
+}
+
+/// Applies `changes` and bumps the version only if the article is still at `expected`.
+/// The version test is inside the UPDATE, so of two concurrent editors only one wins.
+pub fn update_if_version(
+    conn: &mut DbConn,
+    id: i64,
+    expected: i32,
+    changes: &ArticleChanges,
+) -> QueryResult<bool> {
+    let updated = diesel::update(
+        articles::table
+            .find(id)
+            .filter(articles::version.eq(expected)),
+    )
+    .set((changes, articles::version.eq(articles::version + 1)))
+    .execute(conn)?;
+    Ok(updated == 1)
+}
+
+pub fn delete_if_version(conn: &mut DbConn, id: i64, expected: i32) -> QueryResult<bool> {
+    let deleted = diesel::delete(
+        articles::table
+            .find(id)
+            .filter(articles::version.eq(expected)),
+    )
+    .execute(conn)?;
+    Ok(deleted == 1)
+}
+
+/// Replaces an article's tags.
+pub fn set_tags(conn: &mut DbConn, article_id: i64, tag_ids: &[i64]) -> QueryResult<()> {
+    diesel::delete(article_tags::table.filter(article_tags::article_id.eq(article_id)))
+        .execute(conn)?;
+    if tag_ids.is_empty() {
+        return Ok(());
+    }
+    let links: Vec<_> = tag_ids
+        .iter()
+        .map(|&tag_id| {
+            (
+                article_tags::article_id.eq(article_id),
+                article_tags::tag_id.eq(tag_id),
+            )
+        })
+        .collect();
+    // Multi-row inserts are not available through MultiConnection; each backend runs its own.
+    match conn {
+        DbConn::Postgres(c) => diesel::insert_into(article_tags::table)
+            .values(&links)
+            .execute(c)?,
+        DbConn::Sqlite(c) => diesel::insert_into(article_tags::table)
+            .values(&links)
+            .execute(c)?,
+    };
+    Ok(())
+}
+
+/// Gives every article of one author to another.
+pub fn reassign_author(conn: &mut DbConn, from: i64, to: i64) -> QueryResult<usize> {
+    diesel::update(articles::table.filter(articles::author_id.eq(from)))
+        .set(articles::author_id.eq(to))
+        .execute(conn)
+}
