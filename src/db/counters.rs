@@ -240,7 +240,7 @@ fn lock_free_watermark(conn: &mut DbConn) -> QueryResult<NaiveDateTime> {
 pub fn for_ids(conn: &mut DbConn, scope: Scope, ids: &[i64]) -> QueryResult<HashMap<i64, i64>> {
     let rows: Vec<(i64, i64)> = article_counts::table
         .filter(article_counts::scope.eq(scope.as_str()))
-        .filter(article_counts::ref_id.eq_any(ids))
+        .filter(super::id_in(article_counts::ref_id, ids))
         .select((article_counts::ref_id, article_counts::published))
         .load(conn)?;
     Ok(rows.into_iter().collect())

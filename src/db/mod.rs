@@ -4,6 +4,7 @@
 pub mod articles;
 mod conn;
 pub mod counters;
+mod fragments;
 pub mod schema;
 pub mod tags;
 pub mod tokens;
@@ -17,6 +18,7 @@ use diesel::r2d2::{self, CustomizeConnection, ManageConnection, R2D2Connection};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
 pub use conn::{DbConn, MultiBackend};
+pub use fragments::{id_in, in_subquery, row_after};
 
 // SQL lower(): ASCII-only on SQLite, so case-insensitive matching covers ASCII letters there.
 diesel::define_sql_function!(fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text);

@@ -176,7 +176,7 @@ pub fn ids_for_articles(
 pub fn for_articles(conn: &mut DbConn, article_ids: &[i64]) -> QueryResult<Vec<(i64, TagRow)>> {
     article_tags::table
         .inner_join(tags::table)
-        .filter(article_tags::article_id.eq_any(article_ids))
+        .filter(super::id_in(article_tags::article_id, article_ids))
         .order((article_tags::article_id, tags::name, tags::id))
         .select((article_tags::article_id, TagRow::as_select()))
         .load(conn)

@@ -6,16 +6,13 @@
 
 use chrono::NaiveDateTime;
 use diesel::dsl::{exists, not};
-use diesel::expression::{AppearsOnTable, SelectableExpression, ValidGrouping};
 use diesel::prelude::*;
-use diesel::query_builder::{AstPass, QueryFragment, QueryId};
-use diesel::serialize::ToSql;
-use diesel::sql_types::{BigInt, Bool, Nullable, SqlType, Text, Timestamp};
+use diesel::sql_types::{Bool, Nullable, Text, Timestamp};
 
 use super::ArticleSummaryRow;
 use crate::db::schema::{article_tags, articles, tags, users};
 use crate::db::users::AuthorRow;
-use crate::db::{DbConn, MultiBackend, lower};
+use crate::db::{DbConn, MultiBackend, in_subquery, lower, row_after};
 
 diesel::define_sql_function!(fn coalesce(x: Nullable<Timestamp>, y: Timestamp) -> Timestamp);
 
@@ -258,105 +255,6 @@ fn ordered(query: Query, filter: &ArticleFilter, order: ArticleOrder) -> Query {
     }
 }
 
-/// `(key, id) < (?, ?)` (or `>`): a row-value comparison, which both backends answer from the
-/// (status, key, id) indexes (the same condition written with OR is not always indexed).
-/// Diesel has no such expression, and an SQL literal would keep the statement from being
-/// prepared once and reused, hence this small one.
-#[derive(Debug, Clone)]
-struct RowAfter<K, ST, V> {
-    key: K,
-    value: V,
-    id: i64,
-    descending: bool,
-    sql_type: std::marker::PhantomData<ST>,
-}
-
-fn row_after<K, ST, V>(key: K, value: V, id: i64, descending: bool) -> RowAfter<K, ST, V> {
-    RowAfter {
-        key,
-        value,
-        id,
-        descending,
-        sql_type: std::marker::PhantomData,
-    }
-}
-
-impl<K, ST, V> Expression for RowAfter<K, ST, V> {
-    type SqlType = Bool;
-}
-
-impl<K, ST, V> QueryId for RowAfter<K, ST, V> {
-    type QueryId = ();
-    const HAS_STATIC_QUERY_ID: bool = false;
-}
-
-impl<K, ST, V> ValidGrouping<()> for RowAfter<K, ST, V> {
-    type IsAggregate = diesel::expression::is_aggregate::Never;
-}
-
-impl<K: AppearsOnTable<articles::table>, ST, V> AppearsOnTable<articles::table>
-    for RowAfter<K, ST, V>
-{
-}
-
-impl<K: SelectableExpression<articles::table>, ST, V> SelectableExpression<articles::table>
-    for RowAfter<K, ST, V>
-{
-}
-
-impl<K, ST, V> QueryFragment<MultiBackend> for RowAfter<K, ST, V>
-where
-    K: QueryFragment<MultiBackend>,
-    ST: SqlType + diesel::sql_types::SingleValue,
-    MultiBackend: diesel::sql_types::HasSqlType<ST>,
-    V: ToSql<ST, MultiBackend>,
-{
-    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, MultiBackend>) -> QueryResult<()> {
-        out.push_sql("(");
-        self.key.walk_ast(out.reborrow())?;
-        out.push_sql(", ");
-        articles::id.walk_ast(out.reborrow())?;
-        out.push_sql(if self.descending { ") < (" } else { ") > (" });
-        out.push_bind_param::<ST, V>(&self.value)?;
-        out.push_sql(", ");
-        out.push_bind_param::<BigInt, i64>(&self.id)?;
-        out.push_sql(")");
-        Ok(())
-    }
-}
-
-/// `articles.id IN (<ids>)` for a boxed subquery, which diesel's `eq_any` does not take on a
-/// connection over several backends.
-#[derive(Debug, Clone)]
-struct IdIn<Q>(Q);
-
-impl<Q> Expression for IdIn<Q> {
-    type SqlType = Bool;
-}
-
-impl<Q> QueryId for IdIn<Q> {
-    type QueryId = ();
-    const HAS_STATIC_QUERY_ID: bool = false;
-}
-
-impl<Q> ValidGrouping<()> for IdIn<Q> {
-    type IsAggregate = diesel::expression::is_aggregate::Never;
-}
-
-impl<Q> AppearsOnTable<articles::table> for IdIn<Q> {}
-
-impl<Q> SelectableExpression<articles::table> for IdIn<Q> {}
-
-impl<Q: QueryFragment<MultiBackend>> QueryFragment<MultiBackend> for IdIn<Q> {
-    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, MultiBackend>) -> QueryResult<()> {
-        articles::id.walk_ast(out.reborrow())?;
-        out.push_sql(" IN (");
-        self.0.walk_ast(out.reborrow())?;
-        out.push_sql(")");
-        Ok(())
-    }
-}
-
 /// Rows after the last one of the previous page, in `order`.
 fn keyset(filter: &ArticleFilter, order: ArticleOrder, key: &SortKey, id: i64) -> Predicate {
     let published = coalesce(articles::published_at, UNPUBLISHED_SORTS_AS);
@@ -365,27 +263,30 @@ fn keyset(filter: &ArticleFilter, order: ArticleOrder, key: &SortKey, id: i64) -
         ArticleOrder::PublishedDesc | ArticleOrder::UpdatedDesc
     );
     match (order, key, with_drafts(filter)) {
-        (ArticleOrder::TitleAsc, SortKey::Title(title), _) => Box::new(row_after::<_, Text, _>(
+        (ArticleOrder::TitleAsc, SortKey::Title(title), _) => Box::new(row_after::<_, _, Text, _>(
             articles::title,
+            articles::id,
             title.clone(),
             id,
             false,
         )),
-        (ArticleOrder::UpdatedDesc, SortKey::Time(t), _) => Box::new(row_after::<_, Timestamp, _>(
-            articles::updated_at,
-            *t,
-            id,
-            descending,
-        )),
-        (_, SortKey::Time(t), false) => Box::new(row_after::<_, Timestamp, _>(
+        (ArticleOrder::UpdatedDesc, SortKey::Time(t), _) => Box::new(
+            row_after::<_, _, Timestamp, _>(articles::updated_at, articles::id, *t, id, descending),
+        ),
+        (_, SortKey::Time(t), false) => Box::new(row_after::<_, _, Timestamp, _>(
             articles::published_at,
+            articles::id,
             *t,
             id,
             descending,
         )),
-        (_, SortKey::Time(t), true) => {
-            Box::new(row_after::<_, Timestamp, _>(published, *t, id, descending))
-        }
+        (_, SortKey::Time(t), true) => Box::new(row_after::<_, _, Timestamp, _>(
+            published,
+            articles::id,
+            *t,
+            id,
+            descending,
+        )),
         // A cursor is checked against its order when decoded; a mismatch reads nothing.
         (_, SortKey::Title(_), _) => Box::new(false.into_sql::<Bool>()),
     }
@@ -415,7 +316,9 @@ pub fn list_page(
                 .limit(limit)
                 .offset(*offset);
             ordered(
-                articles::table.filter(IdIn(ids)).into_boxed(),
+                articles::table
+                    .filter(in_subquery(articles::id, ids))
+                    .into_boxed(),
                 filter,
                 order,
             )
@@ -437,5 +340,8 @@ pub fn count_up_to(conn: &mut DbConn, filter: &ArticleFilter, limit: i64) -> Que
     let ids = filtered(filter, TagForm::In)
         .select(articles::id)
         .limit(limit + 1);
-    articles::table.filter(IdIn(ids)).count().get_result(conn)
+    articles::table
+        .filter(in_subquery(articles::id, ids))
+        .count()
+        .get_result(conn)
 }

@@ -1,0 +1,190 @@
+//! SQL fragments that diesel's DSL lacks, written so that the statements using them keep one
+//! shape and stay prepared: an SQL literal, or one bind per list item, would make every
+//! statement a new one to plan.
+
+use std::marker::PhantomData;
+
+use diesel::dsl::EqAny;
+use diesel::expression::is_aggregate::Never;
+use diesel::expression::{AppearsOnTable, SelectableExpression, ValidGrouping};
+use diesel::prelude::*;
+use diesel::query_builder::{AstPass, QueryFragment, QueryId};
+use diesel::serialize::ToSql;
+use diesel::sql_types::{BigInt, Bool, HasSqlType, SingleValue, Text};
+
+use super::MultiBackend;
+
+/// Implements the traits an expression needs to appear in a `WHERE` clause of any table its
+/// column can; the SQL is in each type's own `QueryFragment`.
+macro_rules! boolean_expression {
+    ($name:ident < $($param:ident),+ >) => {
+        impl<$($param),+> Expression for $name<$($param),+> {
+            type SqlType = Bool;
+        }
+
+        impl<$($param),+> QueryId for $name<$($param),+> {
+            type QueryId = ();
+            const HAS_STATIC_QUERY_ID: bool = false;
+        }
+
+        impl<$($param),+> ValidGrouping<()> for $name<$($param),+> {
+            type IsAggregate = Never;
+        }
+    };
+}
+
+/// `column IN (<ids>)` with one shape whatever the number of ids: PostgreSQL binds one array
+/// (`= ANY($1)`, diesel's `eq_any`), SQLite one JSON array read by `json_each`. diesel's
+/// `eq_any` on SQLite binds one parameter per id, so each page size was a statement to plan.
+#[derive(Debug, Clone)]
+pub struct IdIn<C: Expression<SqlType = BigInt>> {
+    column: C,
+    any: EqAny<C, Vec<i64>>,
+    json: String,
+}
+
+pub fn id_in<C>(column: C, ids: &[i64]) -> IdIn<C>
+where
+    C: Expression<SqlType = BigInt> + Clone,
+{
+    IdIn {
+        any: column.clone().eq_any(ids.to_vec()),
+        column,
+        json: serde_json::to_string(ids).unwrap_or_else(|_| "[]".into()),
+    }
+}
+
+impl<C: Expression<SqlType = BigInt>> Expression for IdIn<C> {
+    type SqlType = Bool;
+}
+
+impl<C: Expression<SqlType = BigInt>> QueryId for IdIn<C> {
+    type QueryId = ();
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+impl<C: Expression<SqlType = BigInt>> ValidGrouping<()> for IdIn<C> {
+    type IsAggregate = Never;
+}
+
+impl<C: Expression<SqlType = BigInt> + AppearsOnTable<QS>, QS> AppearsOnTable<QS> for IdIn<C> {}
+
+impl<C: Expression<SqlType = BigInt> + SelectableExpression<QS>, QS> SelectableExpression<QS>
+    for IdIn<C>
+{
+}
+
+impl<C> QueryFragment<MultiBackend> for IdIn<C>
+where
+    C: Expression<SqlType = BigInt> + QueryFragment<MultiBackend>,
+    EqAny<C, Vec<i64>>: QueryFragment<MultiBackend>,
+{
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, MultiBackend>) -> QueryResult<()> {
+        if let MultiBackend::Sqlite(_) = out.backend() {
+            self.column.walk_ast(out.reborrow())?;
+            out.push_sql(" IN (SELECT value FROM json_each(");
+            out.push_bind_param::<Text, String>(&self.json)?;
+            out.push_sql("))");
+            Ok(())
+        } else {
+            self.any.walk_ast(out)
+        }
+    }
+}
+
+/// `column IN (<query>)` for a boxed subquery, which diesel's `eq_any` does not take on a
+/// connection over several backends.
+#[derive(Debug, Clone)]
+pub struct InSubquery<C, Q> {
+    column: C,
+    query: Q,
+}
+
+pub fn in_subquery<C, Q>(column: C, query: Q) -> InSubquery<C, Q> {
+    InSubquery { column, query }
+}
+
+boolean_expression!(InSubquery<C, Q>);
+
+impl<C: AppearsOnTable<QS>, Q, QS> AppearsOnTable<QS> for InSubquery<C, Q> {}
+
+impl<C: SelectableExpression<QS>, Q, QS> SelectableExpression<QS> for InSubquery<C, Q> {}
+
+impl<C, Q> QueryFragment<MultiBackend> for InSubquery<C, Q>
+where
+    C: QueryFragment<MultiBackend>,
+    Q: QueryFragment<MultiBackend>,
+{
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, MultiBackend>) -> QueryResult<()> {
+        self.column.walk_ast(out.reborrow())?;
+        out.push_sql(" IN (");
+        self.query.walk_ast(out.reborrow())?;
+        out.push_sql(")");
+        Ok(())
+    }
+}
+
+/// `(key, id) < (?, ?)` (or `>`): a row-value comparison, which both backends answer from a
+/// (status, key, id) index; the same condition written with OR is not always indexed.
+#[derive(Debug, Clone)]
+pub struct RowAfter<K, I, ST, V> {
+    key: K,
+    id_column: I,
+    value: V,
+    id: i64,
+    descending: bool,
+    sql_type: PhantomData<ST>,
+}
+
+/// Rows whose (`key`, `id_column`) come after (`value`, `id`) in an ascending order, or
+/// before them in a descending one.
+pub fn row_after<K, I, ST, V>(
+    key: K,
+    id_column: I,
+    value: V,
+    id: i64,
+    descending: bool,
+) -> RowAfter<K, I, ST, V> {
+    RowAfter {
+        key,
+        id_column,
+        value,
+        id,
+        descending,
+        sql_type: PhantomData,
+    }
+}
+
+boolean_expression!(RowAfter<K, I, ST, V>);
+
+impl<K: AppearsOnTable<QS>, I: AppearsOnTable<QS>, ST, V, QS> AppearsOnTable<QS>
+    for RowAfter<K, I, ST, V>
+{
+}
+
+impl<K: SelectableExpression<QS>, I: SelectableExpression<QS>, ST, V, QS> SelectableExpression<QS>
+    for RowAfter<K, I, ST, V>
+{
+}
+
+impl<K, I, ST, V> QueryFragment<MultiBackend> for RowAfter<K, I, ST, V>
+where
+    K: QueryFragment<MultiBackend>,
+    I: QueryFragment<MultiBackend>,
+    ST: SingleValue,
+    MultiBackend: HasSqlType<ST>,
+    V: ToSql<ST, MultiBackend>,
+{
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, MultiBackend>) -> QueryResult<()> {
+        out.push_sql("(");
+        self.key.walk_ast(out.reborrow())?;
+        out.push_sql(", ");
+        self.id_column.walk_ast(out.reborrow())?;
+        out.push_sql(if self.descending { ") < (" } else { ") > (" });
+        out.push_bind_param::<ST, V>(&self.value)?;
+        out.push_sql(", ");
+        out.push_bind_param::<BigInt, i64>(&self.id)?;
+        out.push_sql(")");
+        Ok(())
+    }
+}
