@@ -183,9 +183,10 @@ impl<K: Eq + Hash + Clone, V: Clone> TtlCache<K, V> {
     }
 }
 
-/// Totals of article lists by filter, shared by every page and cursor of that filter, so
-/// paging through a list counts it once per TTL instead of once per page.
-pub type CountCache = TtlCache<String, i64>;
+/// Totals of article lists by filter (with the content clock read alongside), shared by every
+/// page and cursor of that filter, so paging through a list counts it once per TTL instead
+/// of once per page.
+pub type CountCache = TtlCache<String, (i64, Option<chrono::NaiveDateTime>)>;
 
 #[cfg(test)]
 mod tests {

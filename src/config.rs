@@ -47,6 +47,36 @@ pub struct Config {
     #[arg(long, global = true, env = "FOLIO_CACHE_MAX_AGE", default_value_t = 60)]
     pub cache_max_age: u32,
 
+    /// `s-maxage` in seconds: how long shared caches (CDNs, proxies) may serve an anonymous
+    /// read without asking again.
+    #[arg(
+        long,
+        global = true,
+        env = "FOLIO_CACHE_S_MAXAGE",
+        default_value_t = 60
+    )]
+    pub cache_s_maxage: u32,
+
+    /// `stale-while-revalidate` in seconds (RFC 5861): how long a cache may serve a stale
+    /// anonymous read while it fetches a fresh one.
+    #[arg(
+        long,
+        global = true,
+        env = "FOLIO_CACHE_STALE_WHILE_REVALIDATE",
+        default_value_t = 30
+    )]
+    pub cache_stale_while_revalidate: u32,
+
+    /// `stale-if-error` in seconds (RFC 5861): how long caches, and Folio itself, may serve
+    /// a stale anonymous read when the database is unreachable.
+    #[arg(
+        long,
+        global = true,
+        env = "FOLIO_STALE_IF_ERROR_SECS",
+        default_value_t = 86_400
+    )]
+    pub stale_if_error_secs: u32,
+
     /// Milliseconds an anonymous response is kept in memory (0 turns the cache off).
     #[arg(
         long,
@@ -171,6 +201,9 @@ impl Config {
             db_pool_size: 4,
             db_acquire_timeout_ms: 2000,
             cache_max_age: 60,
+            cache_s_maxage: 60,
+            cache_stale_while_revalidate: 30,
+            stale_if_error_secs: 86_400,
             read_cache_ttl_ms: 0,
             read_cache_entries: 0,
             count_cache_ttl_ms: 0,

@@ -10,6 +10,7 @@ pub mod config;
 pub mod db;
 pub mod error;
 pub mod jobs;
+pub mod limits;
 pub mod openapi;
 pub mod seed;
 pub mod server;

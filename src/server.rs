@@ -5,21 +5,22 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::dev::Server;
-use actix_web::middleware::{Compress, from_fn};
+use actix_web::middleware::from_fn;
 use actix_web::web::{self, Data};
 use actix_web::{App, HttpServer};
 use utoipa_actix_web::AppExt;
 use utoipa_swagger_ui::SwaggerUi;
 
-use crate::api::auth::LoginLimiter;
+use crate::api::docs::{self, DocsCache};
 use crate::api::read_cache::ReadCache;
-use crate::api::{self, RouteTable, middleware::request_context, problem};
+use crate::api::{self, RouteTable, encoding, middleware::request_context, problem};
 use crate::auth::password::PasswordWorker;
 use crate::auth::token::TokenKeys;
 use crate::bootstrap;
 use crate::cache::{Generation, TtlCache};
 use crate::config::Config;
 use crate::db::{self, DatabaseUrl, Pool, PoolOptions};
+use crate::limits::LoginLimiter;
 use crate::state::AppState;
 
 /// Largest JSON body accepted; more is a 413.
@@ -62,23 +63,24 @@ impl Application {
         let doc = crate::openapi::document();
         let served_doc = crate::openapi::document_value();
         let generation = Generation::default();
+        let read_cache = Data::new(ReadCache::new(
+            TtlCache::new(
+                config.read_cache_entries,
+                Duration::from_millis(config.read_cache_ttl_ms),
+                generation.clone(),
+            ),
+            &config,
+        ));
+        let routes = Data::new(RouteTable::from_openapi(&doc));
+        let docs = Data::new(DocsCache::default());
         let state = AppState {
             db: pool,
-            cache: ReadCache::new(
-                TtlCache::new(
-                    config.read_cache_entries,
-                    Duration::from_millis(config.read_cache_ttl_ms),
-                    generation.clone(),
-                ),
-                config.cache_max_age,
-            ),
             counts: TtlCache::new(
                 config.read_cache_entries,
                 Duration::from_millis(config.count_cache_ttl_ms),
                 generation.clone(),
             ),
             generation,
-            routes: Arc::new(RouteTable::from_openapi(&doc)),
             tokens: Arc::new(tokens),
             passwords: PasswordWorker::for_this_machine(),
             login_limiter: Arc::new(LoginLimiter::new(
@@ -95,6 +97,9 @@ impl Application {
             App::new()
                 .into_utoipa_app()
                 .app_data(state.clone())
+                .app_data(read_cache.clone())
+                .app_data(routes.clone())
+                .app_data(docs.clone())
                 .app_data(web::PayloadConfig::new(MAX_JSON_BYTES))
                 .app_data(web::PathConfig::default().error_handler(problem::path_error))
                 .configure(api::configure)
@@ -106,7 +111,10 @@ impl Application {
                 )
                 .service(web::redirect("/swagger-ui", "/swagger-ui/"))
                 .default_service(web::to(api::fallback))
-                .wrap(Compress::default())
+                // Outermost last: the request context sees everything, encoding sees every
+                // response but the ones settled earlier (read cache, documentation).
+                .wrap(from_fn(docs::serve_documentation))
+                .wrap(from_fn(encoding::encode_responses))
                 .wrap(from_fn(request_context))
         })
         .shutdown_timeout(10)

@@ -7,7 +7,8 @@ use utoipa::ToSchema;
 
 use super::extract::QueryParams;
 use super::problem::Problem;
-use super::{PageMeta, PageQuery, no_version};
+use super::read_cache::{Cached, ReadCache};
+use super::{PageMeta, PageQuery};
 use crate::error::AppError;
 use crate::service::Page;
 use crate::service::authors::{self as authors, Author, AuthorKey};
@@ -71,14 +72,19 @@ impl From<Page<Author>> for AuthorListResponse {
 pub async fn list_authors(
     req: HttpRequest,
     state: Data<AppState>,
+    cache: Data<ReadCache>,
     params: QueryParams<PageQuery>,
 ) -> Result<HttpResponse, AppError> {
     let page = params.into_inner().into_page()?;
     let authors = state.db.run(move |conn| authors::list(conn, page));
-    state
-        .cache
-        .serve(&req, no_version, async {
-            authors.await.map(AuthorListResponse::from)
+    cache
+        .serve(&req, async {
+            let page = authors.await?;
+            Ok(Cached {
+                last_modified: page.last_modified,
+                version: None,
+                value: AuthorListResponse::from(page),
+            })
         })
         .await
 }
@@ -86,13 +92,18 @@ pub async fn list_authors(
 async fn get_one(
     req: HttpRequest,
     state: Data<AppState>,
+    cache: Data<ReadCache>,
     key: AuthorKey,
 ) -> Result<HttpResponse, AppError> {
     let author = state.db.run(move |conn| authors::get(conn, &key));
-    state
-        .cache
-        .serve(&req, no_version, async {
-            author.await.map(AuthorResponse::from)
+    cache
+        .serve(&req, async {
+            let author = author.await?;
+            Ok(Cached {
+                last_modified: author.last_modified,
+                version: None,
+                value: AuthorResponse::from(author.value),
+            })
         })
         .await
 }
@@ -115,9 +126,10 @@ async fn get_one(
 pub async fn get_author(
     req: HttpRequest,
     state: Data<AppState>,
+    cache: Data<ReadCache>,
     id: Path<i64>,
 ) -> Result<HttpResponse, AppError> {
-    get_one(req, state, AuthorKey::Id(id.into_inner())).await
+    get_one(req, state, cache, AuthorKey::Id(id.into_inner())).await
 }
 
 /// Get one author by slug.
@@ -137,7 +149,8 @@ pub async fn get_author(
 pub async fn get_author_by_slug(
     req: HttpRequest,
     state: Data<AppState>,
+    cache: Data<ReadCache>,
     slug: Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    get_one(req, state, AuthorKey::Slug(slug.into_inner())).await
+    get_one(req, state, cache, AuthorKey::Slug(slug.into_inner())).await
 }

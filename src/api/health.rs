@@ -1,7 +1,8 @@
 //! Liveness and readiness probes for load balancers and orchestrators.
 
-use actix_web::get;
-use actix_web::web::{Data, Json};
+use actix_web::http::header;
+use actix_web::web::Data;
+use actix_web::{HttpResponse, get};
 use diesel::connection::SimpleConnection;
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -24,8 +25,15 @@ pub struct HealthResponse {
     responses((status = 200, description = "Alive", body = HealthResponse))
 )]
 #[get("/healthz")]
-pub async fn get_health() -> Json<HealthResponse> {
-    Json(HealthResponse { status: "ok" })
+pub async fn get_health() -> HttpResponse {
+    uncacheable(HealthResponse { status: "ok" })
+}
+
+/// A probe's answer is about this moment: no cache may keep it.
+fn uncacheable(body: HealthResponse) -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .json(body)
 }
 
 /// The database answers, so requests can be served.
@@ -39,7 +47,7 @@ pub async fn get_health() -> Json<HealthResponse> {
     )
 )]
 #[get("/readyz")]
-pub async fn get_readiness(state: Data<AppState>) -> Result<Json<HealthResponse>, AppError> {
+pub async fn get_readiness(state: Data<AppState>) -> Result<HttpResponse, AppError> {
     state
         .db
         .run(|conn| {
@@ -47,5 +55,5 @@ pub async fn get_readiness(state: Data<AppState>) -> Result<Json<HealthResponse>
                 .map_err(|_| AppError::Unavailable)
         })
         .await?;
-    Ok(Json(HealthResponse { status: "ready" }))
+    Ok(uncacheable(HealthResponse { status: "ready" }))
 }

@@ -1,10 +1,11 @@
 //! The request context: an `X-Request-Id` on every response (the client's, if it sent a
-//! sane one), a tracing span carrying it, and one log line per request.
+//! sane one), a tracing span carrying it, one log line per request, and HEAD answered as GET.
 
 use std::time::Instant;
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::Method;
 use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::middleware::Next;
 use tracing::Instrument;
@@ -29,16 +30,21 @@ fn accepted_id(value: &HeaderValue) -> Option<String> {
 }
 
 pub async fn request_context(
-    req: ServiceRequest,
+    mut req: ServiceRequest,
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     let started = Instant::now();
+    let method = req.method().clone();
+    // HEAD is GET without the body (RFC 9110 9.3.2): routed as GET, with the same status and
+    // headers. The connection knows the request was HEAD and sends no body.
+    if method == Method::HEAD {
+        req.head_mut().method = Method::GET;
+    }
     let request_id = req
         .headers()
         .get(&REQUEST_ID)
         .and_then(accepted_id)
         .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
-    let method = req.method().clone();
     let path = req.path().to_owned();
     let span = tracing::info_span!("request", request.id = %request_id);
 

@@ -4,6 +4,8 @@
 pub mod articles;
 pub mod auth;
 pub mod authors;
+pub mod docs;
+pub mod encoding;
 pub mod extract;
 pub mod health;
 pub mod middleware;
@@ -24,7 +26,6 @@ use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::error::AppError;
 use crate::service::{Page, PageRequest};
-use crate::state::AppState;
 
 pub const API_PREFIX: &str = "/api/v1";
 
@@ -155,12 +156,12 @@ pub fn written<T: Serialize>(
     version: Option<i32>,
     location: Option<String>,
 ) -> Result<HttpResponse, AppError> {
-    let representation = read_cache::Representation::new(value, version)?;
+    let representation = read_cache::Representation::new(value, version, None)?;
     let mut response = representation.build(status, read_cache::PRIVATE);
     if let Some(location) = location {
         response.insert_header((actix_web::http::header::LOCATION, location));
     }
-    Ok(response.body(representation.body()))
+    Ok(response.body(representation.identity_body()))
 }
 
 /// A JSON answer for the caller alone.
@@ -169,11 +170,6 @@ pub fn private_json<T: Serialize>(
     version: Option<i32>,
 ) -> Result<HttpResponse, AppError> {
     written(actix_web::http::StatusCode::OK, &value, version, None)
-}
-
-/// For responses whose ETag is their content hash alone.
-pub fn no_version<T>(_: &T) -> Option<i32> {
-    None
 }
 
 /// Every documented path with its methods, to tell a wrong method (405) from an unknown
@@ -190,6 +186,8 @@ impl RouteTable {
             .map(|(path, item)| {
                 let methods = [
                     ("GET", item.get.is_some()),
+                    // Every GET route answers HEAD too (`middleware::request_context`).
+                    ("HEAD", item.get.is_some()),
                     ("POST", item.post.is_some()),
                     ("PUT", item.put.is_some()),
                     ("PATCH", item.patch.is_some()),
@@ -213,8 +211,11 @@ impl RouteTable {
 }
 
 /// What no route took: 405 with `Allow` if the path exists, 404 otherwise.
-pub async fn fallback(req: HttpRequest, state: Data<AppState>) -> Result<HttpResponse, AppError> {
-    Err(match state.routes.allowed(req.path()) {
+pub async fn fallback(
+    req: HttpRequest,
+    routes: Data<RouteTable>,
+) -> Result<HttpResponse, AppError> {
+    Err(match routes.allowed(req.path()) {
         Some(methods) => AppError::MethodNotAllowed {
             method: req.method().to_string(),
             allowed: methods.iter().map(|m| (*m).to_owned()).collect(),

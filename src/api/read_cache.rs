@@ -1,78 +1,199 @@
-//! Anonymous reads: serialized once, served with a strong ETag and `Cache-Control: public`,
-//! answered with 304 when the client already has them, and kept briefly in memory
-//! (see `crate::cache` for how staleness is bounded).
+//! Anonymous reads: serialized once, encoded once per coding, served with validators
+//! (`ETag`, `Last-Modified`) and a `Cache-Control` meant for shared caches, answered with 304
+//! when the client's copy is current, and kept briefly in memory (see `crate::cache` for how
+//! staleness is bounded).
 
 use std::future::Future;
+use std::sync::{Arc, OnceLock};
 
 use actix_web::http::StatusCode;
-use actix_web::http::header::{self, EntityTag, HeaderValue, IfNoneMatch};
+use actix_web::http::header::{self, HeaderValue};
 use actix_web::web::Bytes;
 use actix_web::{HttpMessage, HttpRequest, HttpResponse, HttpResponseBuilder};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::{DateTime, Utc};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
+use super::encoding::{self, Coding, Negotiated, Validators};
 use crate::auth::Caller;
 use crate::cache::TtlCache;
+use crate::config::Config;
 use crate::error::AppError;
 
-/// A response body ready to send, with its validator.
+/// A value to serve, with what its validators are made of.
+pub struct Cached<T> {
+    pub value: T,
+    /// An article's version: its ETag leads with it, and `If-Match` is checked against it.
+    pub version: Option<i32>,
+    pub last_modified: Option<DateTime<Utc>>,
+}
+
+impl<T> Cached<T> {
+    /// A value whose ETag is its content hash alone and that has no `Last-Modified`.
+    pub fn plain(value: T) -> Self {
+        Self {
+            value,
+            version: None,
+            last_modified: None,
+        }
+    }
+}
+
+const JSON: &str = "application/json";
+
+/// A response body ready to send, in each coding it has been asked in so far.
 #[derive(Clone)]
-pub struct Representation {
-    body: Bytes,
-    etag: EntityTag,
+pub struct Representation(Arc<Encoded>);
+
+struct Encoded {
+    content_type: HeaderValue,
+    identity: Bytes,
+    gzip: OnceLock<Bytes>,
+    brotli: OnceLock<Bytes>,
+    validators: Validators,
 }
 
 impl Representation {
     /// Serializes `value`. An article's ETag leads with its version, which is what
     /// `If-Match` is checked against; the content hash makes it change whenever the bytes
     /// do (an author's new name changes the article's JSON but not its version).
-    pub fn new<T: Serialize>(value: &T, version: Option<i32>) -> Result<Self, AppError> {
+    pub fn new<T: Serialize>(
+        value: &T,
+        version: Option<i32>,
+        last_modified: Option<DateTime<Utc>>,
+    ) -> Result<Self, AppError> {
         let body = serde_json::to_vec(value).map_err(anyhow::Error::from)?;
-        let digest = Sha256::digest(&body);
-        let hash = URL_SAFE_NO_PAD.encode(digest.get(..12).unwrap_or_default());
+        let hash = content_hash(&body);
         let tag = match version {
             Some(version) => format!("{version}-{hash}"),
             None => hash,
         };
-        Ok(Self {
-            body: Bytes::from(body),
-            etag: EntityTag::new_strong(tag),
-        })
+        Ok(Self::with_tag(
+            Bytes::from(body),
+            HeaderValue::from_static(JSON),
+            Validators { tag, last_modified },
+        ))
     }
 
-    pub fn body(&self) -> Bytes {
-        self.body.clone()
+    /// A body of any type, whose ETag is its content hash.
+    pub fn of_bytes(body: Bytes, content_type: HeaderValue) -> Self {
+        let tag = content_hash(&body);
+        Self::with_tag(
+            body,
+            content_type,
+            Validators {
+                tag,
+                last_modified: None,
+            },
+        )
     }
 
-    /// A response with this representation's headers; the caller adds the body.
+    fn with_tag(identity: Bytes, content_type: HeaderValue, validators: Validators) -> Self {
+        Self(Arc::new(Encoded {
+            content_type,
+            identity,
+            gzip: OnceLock::new(),
+            brotli: OnceLock::new(),
+            validators,
+        }))
+    }
+
+    /// The body in `coding`, encoded the first time it is asked for.
+    fn body(&self, coding: Coding) -> Bytes {
+        let encoded = &self.0;
+        match coding {
+            Coding::Identity => encoded.identity.clone(),
+            Coding::Gzip => encoded
+                .gzip
+                .get_or_init(|| encoding::encode(coding, &encoded.identity))
+                .clone(),
+            Coding::Brotli => encoded
+                .brotli
+                .get_or_init(|| encoding::encode(coding, &encoded.identity))
+                .clone(),
+        }
+    }
+
+    /// The uncoded response (the encoding middleware encodes it): for writes, which are never
+    /// conditional.
     pub fn build(&self, status: StatusCode, cache_control: HeaderValue) -> HttpResponseBuilder {
         let mut response = HttpResponse::build(status);
+        for (name, value) in self.0.validators.headers(Coding::Identity) {
+            response.insert_header((name, value));
+        }
         response
-            .insert_header(header::ETag(self.etag.clone()))
             .insert_header((header::CACHE_CONTROL, cache_control))
-            // An authenticated request for the same URL may see more (drafts), so a
-            // shared cache must not hand it a copy made for someone else.
-            .insert_header((header::VARY, "Authorization"))
-            .content_type(HeaderValue::from_static("application/json"));
+            .content_type(self.0.content_type.clone());
         response
     }
 
-    /// 200 with the body, or 304 when `If-None-Match` already names this ETag.
-    pub fn respond(&self, req: &HttpRequest, cache_control: HeaderValue) -> HttpResponse {
-        let not_modified = match req.get_header::<IfNoneMatch>() {
-            Some(IfNoneMatch::Any) => true,
-            Some(IfNoneMatch::Items(tags)) => tags.iter().any(|t| t.weak_eq(&self.etag)),
-            None => false,
+    pub fn identity_body(&self) -> Bytes {
+        self.0.identity.clone()
+    }
+
+    /// 200 with the body in the coding the client takes, or 304 when its copy is current.
+    /// `vary` names the request headers other than `Accept-Encoding` the body depends on.
+    pub fn respond(
+        &self,
+        req: &HttpRequest,
+        cache_control: HeaderValue,
+        vary: &[&str],
+    ) -> HttpResponse {
+        let len = self.0.identity.len();
+        let content_type = self.0.content_type.to_str().unwrap_or_default();
+        let coding = encoding::negotiate(
+            req.get_header::<header::AcceptEncoding>().as_ref(),
+            content_type,
+            len,
+        );
+        let status = if self.0.validators.not_modified(req) {
+            StatusCode::NOT_MODIFIED
+        } else {
+            StatusCode::OK
         };
-        if not_modified {
-            let mut response = self.build(StatusCode::NOT_MODIFIED, cache_control);
-            response.no_chunking(0);
-            return response.finish();
+        let mut response = HttpResponse::build(status);
+        for (name, value) in self.0.validators.headers(coding) {
+            response.insert_header((name, value));
         }
-        self.build(StatusCode::OK, cache_control)
-            .body(self.body.clone())
+        response
+            .insert_header((header::CACHE_CONTROL, cache_control))
+            .content_type(self.0.content_type.clone());
+        let mut vary: Vec<&str> = vary.to_vec();
+        if encoding::varies(content_type, len) {
+            vary.insert(0, "Accept-Encoding");
+        }
+        if !vary.is_empty()
+            && let Ok(value) = HeaderValue::from_str(&vary.join(", "))
+        {
+            response.insert_header((header::VARY, value));
+        }
+        let mut response = if status == StatusCode::NOT_MODIFIED {
+            response.no_chunking(0);
+            response.finish()
+        } else {
+            if let Some(token) = coding_token(coding) {
+                response.insert_header((header::CONTENT_ENCODING, token));
+            }
+            response.body(self.body(coding))
+        };
+        response.extensions_mut().insert(Negotiated);
+        response
+    }
+}
+
+/// The first 96 bits of the body's SHA-256, URL-safe base64.
+fn content_hash(body: &[u8]) -> String {
+    let digest = Sha256::digest(body);
+    URL_SAFE_NO_PAD.encode(digest.get(..12).unwrap_or_default())
+}
+
+fn coding_token(coding: Coding) -> Option<HeaderValue> {
+    match coding {
+        Coding::Identity => None,
+        Coding::Gzip => Some(HeaderValue::from_static("gzip")),
+        Coding::Brotli => Some(HeaderValue::from_static("br")),
     }
 }
 
@@ -87,9 +208,17 @@ pub struct ReadCache {
 }
 
 impl ReadCache {
-    pub fn new(entries: TtlCache<String, Representation>, max_age: u32) -> Self {
-        let cache_control = HeaderValue::from_str(&format!("public, max-age={max_age}"))
-            .unwrap_or_else(|_| HeaderValue::from_static("public"));
+    pub fn new(entries: TtlCache<String, Representation>, config: &Config) -> Self {
+        // No `public`: a response to a request without Authorization is storable by shared
+        // caches already (RFC 9111 3.5), and REDbot warns about the redundant directive.
+        let cache_control = HeaderValue::from_str(&format!(
+            "max-age={}, s-maxage={}, stale-while-revalidate={}, stale-if-error={}",
+            config.cache_max_age,
+            config.cache_s_maxage,
+            config.cache_stale_while_revalidate,
+            config.stale_if_error_secs,
+        ))
+        .unwrap_or_else(|_| HeaderValue::from_static("max-age=60"));
         Self {
             entries,
             cache_control,
@@ -97,47 +226,60 @@ impl ReadCache {
     }
 
     /// Serves an anonymous read from memory, or computes, stores and serves it.
+    /// The body does not depend on who asks.
     pub async fn serve<T, Fut>(
         &self,
         req: &HttpRequest,
-        version_of: fn(&T) -> Option<i32>,
         compute: Fut,
     ) -> Result<HttpResponse, AppError>
     where
         T: Serialize,
-        Fut: Future<Output = Result<T, AppError>>,
+        Fut: Future<Output = Result<Cached<T>, AppError>>,
+    {
+        let representation = self.representation(req, compute).await?;
+        Ok(representation.respond(req, self.cache_control.clone(), &[]))
+    }
+
+    /// As `serve` for anonymous callers; a signed-in caller's view is computed for them
+    /// alone and marked private. The body depends on `Authorization`, and says so.
+    pub async fn serve_for<T, Fut>(
+        &self,
+        req: &HttpRequest,
+        viewer: Option<Caller>,
+        compute: Fut,
+    ) -> Result<HttpResponse, AppError>
+    where
+        T: Serialize,
+        Fut: Future<Output = Result<Cached<T>, AppError>>,
+    {
+        if viewer.is_some() {
+            let cached = compute.await?;
+            let representation =
+                Representation::new(&cached.value, cached.version, cached.last_modified)?;
+            return Ok(representation.respond(req, PRIVATE, &["Authorization"]));
+        }
+        let representation = self.representation(req, compute).await?;
+        Ok(representation.respond(req, self.cache_control.clone(), &["Authorization"]))
+    }
+
+    async fn representation<T, Fut>(
+        &self,
+        req: &HttpRequest,
+        compute: Fut,
+    ) -> Result<Representation, AppError>
+    where
+        T: Serialize,
+        Fut: Future<Output = Result<Cached<T>, AppError>>,
     {
         let key = match req.query_string() {
             "" => req.path().to_owned(),
             query => format!("{}?{query}", req.path()),
         };
-        let representation = self
-            .entries
+        self.entries
             .get_or_compute(key, || async {
-                let value = compute.await?;
-                Representation::new(&value, version_of(&value))
+                let cached = compute.await?;
+                Representation::new(&cached.value, cached.version, cached.last_modified)
             })
-            .await?;
-        Ok(representation.respond(req, self.cache_control.clone()))
-    }
-
-    /// As `serve` for anonymous callers; a signed-in caller's view is computed for them
-    /// alone and marked private.
-    pub async fn serve_for<T, Fut>(
-        &self,
-        req: &HttpRequest,
-        viewer: Option<Caller>,
-        version_of: fn(&T) -> Option<i32>,
-        compute: Fut,
-    ) -> Result<HttpResponse, AppError>
-    where
-        T: Serialize,
-        Fut: Future<Output = Result<T, AppError>>,
-    {
-        if viewer.is_none() {
-            return self.serve(req, version_of, compute).await;
-        }
-        let value = compute.await?;
-        Ok(Representation::new(&value, version_of(&value))?.respond(req, PRIVATE))
+            .await
     }
 }

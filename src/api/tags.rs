@@ -9,8 +9,9 @@ use utoipa::ToSchema;
 
 use super::extract::{JsonBody, QueryParams};
 use super::problem::Problem;
+use super::read_cache::{Cached, ReadCache};
 use super::validate::Checks;
-use super::{API_PREFIX, PageMeta, PageQuery, no_version, written};
+use super::{API_PREFIX, PageMeta, PageQuery, written};
 use crate::auth::Caller;
 use crate::db::tags::TagOrder;
 use crate::error::AppError;
@@ -78,16 +79,21 @@ impl From<Page<Tag>> for TagListResponse {
 pub async fn list_tags(
     req: HttpRequest,
     state: Data<AppState>,
+    cache: Data<ReadCache>,
     params: QueryParams<PageQuery>,
 ) -> Result<HttpResponse, AppError> {
     let page = params.into_inner().into_page()?;
     let tags = state
         .db
         .run(move |conn| tags::list(conn, TagOrder::Name, page));
-    state
-        .cache
-        .serve(&req, no_version, async {
-            tags.await.map(TagListResponse::from)
+    cache
+        .serve(&req, async {
+            let page = tags.await?;
+            Ok(Cached {
+                last_modified: page.last_modified,
+                version: None,
+                value: TagListResponse::from(page),
+            })
         })
         .await
 }
@@ -95,12 +101,19 @@ pub async fn list_tags(
 async fn get_one(
     req: HttpRequest,
     state: Data<AppState>,
+    cache: Data<ReadCache>,
     key: TagKey,
 ) -> Result<HttpResponse, AppError> {
     let tag = state.db.run(move |conn| tags::get(conn, &key));
-    state
-        .cache
-        .serve(&req, no_version, async { tag.await.map(TagResponse::from) })
+    cache
+        .serve(&req, async {
+            let tag = tag.await?;
+            Ok(Cached {
+                last_modified: tag.last_modified,
+                version: None,
+                value: TagResponse::from(tag.value),
+            })
+        })
         .await
 }
 
@@ -122,9 +135,10 @@ async fn get_one(
 pub async fn get_tag(
     req: HttpRequest,
     state: Data<AppState>,
+    cache: Data<ReadCache>,
     id: Path<i64>,
 ) -> Result<HttpResponse, AppError> {
-    get_one(req, state, TagKey::Id(id.into_inner())).await
+    get_one(req, state, cache, TagKey::Id(id.into_inner())).await
 }
 
 /// Get one tag by slug.
@@ -144,9 +158,10 @@ pub async fn get_tag(
 pub async fn get_tag_by_slug(
     req: HttpRequest,
     state: Data<AppState>,
+    cache: Data<ReadCache>,
     slug: Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    get_one(req, state, TagKey::Slug(slug.into_inner())).await
+    get_one(req, state, cache, TagKey::Slug(slug.into_inner())).await
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

@@ -15,7 +15,9 @@ use diesel::upsert::excluded;
 use diesel::sql_types::{BigInt, Nullable};
 
 use super::DbConn;
-use super::schema::{article_counts, article_tags, articles, count_watermark, tags, users};
+use super::schema::{
+    article_counts, article_tags, articles, content_clock, count_watermark, tags, users,
+};
 
 /// What a counter counts the published articles of.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -130,8 +132,15 @@ diesel::define_sql_function! {
 
 /// Published articles visible at `now`, in one statement: the counter, plus the scheduled
 /// articles whose time came after the job last counted (a window of about a second, so a
-/// short range of the (status, published_at) index).
-pub fn visible(conn: &mut DbConn, counted: Counted<'_>, now: NaiveDateTime) -> QueryResult<i64> {
+/// short range of the (status, published_at) index); and when the content last changed.
+pub fn visible(
+    conn: &mut DbConn,
+    counted: Counted<'_>,
+    now: NaiveDateTime,
+) -> QueryResult<(i64, Option<NaiveDateTime>)> {
+    let changed = content_clock::table
+        .select(content_clock::changed_at)
+        .single_value();
     let watermark = count_watermark::table
         .select(count_watermark::counted_until)
         .single_value();
@@ -146,21 +155,22 @@ pub fn visible(conn: &mut DbConn, counted: Counted<'_>, now: NaiveDateTime) -> Q
             .select(article_counts::published)
     };
     match counted {
-        Counted::All => diesel::select(
+        Counted::All => diesel::select((
             or_zero(
                 counter(Scope::All)
                     .filter(article_counts::ref_id.eq(0_i64))
                     .single_value(),
                 0_i64,
             ) + or_zero(due.count().single_value(), 0_i64),
-        )
+            changed,
+        ))
         .get_result(conn),
         Counted::TagSlug(slug) => {
             let tag = tags::table.filter(tags::slug.eq(slug)).select(tags::id);
             let tagged = article_tags::table
                 .filter(article_tags::article_id.eq(articles::id))
                 .filter(article_tags::tag_id.eq_any(tag));
-            diesel::select(
+            diesel::select((
                 or_zero(
                     counter(Scope::Tag)
                         .filter(article_counts::ref_id.eq_any(tag))
@@ -172,12 +182,13 @@ pub fn visible(conn: &mut DbConn, counted: Counted<'_>, now: NaiveDateTime) -> Q
                         .single_value(),
                     0_i64,
                 ),
-            )
+                changed,
+            ))
             .get_result(conn)
         }
         Counted::AuthorSlug(slug) => {
             let author = users::table.filter(users::slug.eq(slug)).select(users::id);
-            diesel::select(
+            diesel::select((
                 or_zero(
                     counter(Scope::Author)
                         .filter(article_counts::ref_id.eq_any(author))
@@ -189,44 +200,54 @@ pub fn visible(conn: &mut DbConn, counted: Counted<'_>, now: NaiveDateTime) -> Q
                         .single_value(),
                     0_i64,
                 ),
-            )
+                changed,
+            ))
             .get_result(conn)
         }
     }
 }
 
-/// Per tag or author: the scheduled articles that came due after the job last counted (the
-/// same correction as in `visible`), for the ids given.
+/// Scheduled articles that came due after the job last counted, and are not in the counters
+/// yet (the same correction as in `visible`).
+#[derive(Debug, Default)]
+pub struct DueNotCounted {
+    /// Per tag or author id asked for: how many.
+    pub by_id: HashMap<i64, i64>,
+    /// The latest time one of them went live.
+    pub latest: Option<NaiveDateTime>,
+}
+
 pub fn due_since_counted(
     conn: &mut DbConn,
     scope: Scope,
     ids: &[i64],
     now: NaiveDateTime,
-) -> QueryResult<HashMap<i64, i64>> {
+) -> QueryResult<DueNotCounted> {
     use diesel::dsl::count_star;
     let watermark = lock_free_watermark(conn)?;
     let due = came_due(conn, watermark, now)?;
-    if due.is_empty() {
-        return Ok(HashMap::new());
-    }
-    let rows: Vec<(i64, i64)> = match scope {
-        Scope::Tag => article_tags::table
-            .filter(
-                article_tags::article_id.eq_any(due.iter().map(|(id, _)| *id).collect::<Vec<_>>()),
-            )
-            .filter(article_tags::tag_id.eq_any(ids))
-            .group_by(article_tags::tag_id)
-            .select((article_tags::tag_id, count_star()))
-            .load(conn)?,
+    let latest = due.iter().filter_map(|d| d.published_at).max();
+    let by_id = match scope {
+        _ if due.is_empty() => HashMap::new(),
+        Scope::Tag => {
+            let due_ids: Vec<i64> = due.iter().map(|d| d.id).collect();
+            let rows: Vec<(i64, i64)> = article_tags::table
+                .filter(article_tags::article_id.eq_any(due_ids))
+                .filter(article_tags::tag_id.eq_any(ids))
+                .group_by(article_tags::tag_id)
+                .select((article_tags::tag_id, count_star()))
+                .load(conn)?;
+            rows.into_iter().collect()
+        }
         Scope::Author | Scope::All => {
             let mut by_author: HashMap<i64, i64> = HashMap::new();
-            for (_, author) in due.iter().filter(|(_, a)| ids.contains(a)) {
-                *by_author.entry(*author).or_default() += 1;
+            for d in due.iter().filter(|d| ids.contains(&d.author_id)) {
+                *by_author.entry(d.author_id).or_default() += 1;
             }
-            return Ok(by_author);
+            by_author
         }
     };
-    Ok(rows.into_iter().collect())
+    Ok(DueNotCounted { by_id, latest })
 }
 
 fn lock_free_watermark(conn: &mut DbConn) -> QueryResult<NaiveDateTime> {
@@ -246,19 +267,27 @@ pub fn for_ids(conn: &mut DbConn, scope: Scope, ids: &[i64]) -> QueryResult<Hash
     Ok(rows.into_iter().collect())
 }
 
+/// An article whose scheduled time has come.
+#[derive(Debug, Clone, Queryable)]
+pub struct Due {
+    pub id: i64,
+    pub author_id: i64,
+    pub published_at: Option<NaiveDateTime>,
+}
+
 /// Articles published, scheduled when they were last written, whose time came in
 /// `(after, until]`: what the job counts when it moves the watermark to `until`.
 pub fn came_due(
     conn: &mut DbConn,
     after: NaiveDateTime,
     until: NaiveDateTime,
-) -> QueryResult<Vec<(i64, i64)>> {
+) -> QueryResult<Vec<Due>> {
     articles::table
         .filter(articles::status.eq("published"))
         .filter(articles::published_at.gt(after))
         .filter(articles::published_at.le(until))
         .filter(articles::published_at.gt(articles::updated_at.nullable()))
-        .select((articles::id, articles::author_id))
+        .select((articles::id, articles::author_id, articles::published_at))
         .load(conn)
 }
 
@@ -307,4 +336,20 @@ fn recount(conn: &mut DbConn, now: NaiveDateTime) -> QueryResult<()> {
             .execute(conn)?;
     }
     add(conn, &deltas)
+}
+
+/// Marks the published content as changed now (see the `content_clock` table).
+pub fn touch_content_clock(conn: &mut DbConn, now: NaiveDateTime) -> QueryResult<()> {
+    diesel::update(content_clock::table.find(1))
+        .set(content_clock::changed_at.eq(now))
+        .execute(conn)
+        .map(drop)
+}
+
+/// When the published content last changed.
+pub fn content_changed_at(conn: &mut DbConn) -> QueryResult<NaiveDateTime> {
+    content_clock::table
+        .find(1)
+        .select(content_clock::changed_at)
+        .first(conn)
 }

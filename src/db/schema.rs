@@ -89,6 +89,13 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    content_clock (id) {
+        id -> Integer,
+        changed_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(articles -> users (author_id));
 diesel::joinable!(article_tags -> articles (article_id));
 diesel::joinable!(article_tags -> tags (tag_id));
@@ -102,4 +109,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     refresh_tokens,
     article_counts,
     count_watermark,
+    content_clock,
 );

@@ -45,6 +45,7 @@ pub struct AuthorRow {
     pub name: String,
     pub bio: String,
     pub avatar: Option<String>,
+    pub updated_at: NaiveDateTime,
 }
 
 /// Public authors are the users with at least one counted published article

@@ -1,6 +1,8 @@
 //! Public author profiles: users with at least one published article, and how many.
 
-use super::{Page, PageRequest};
+use chrono::{DateTime, Utc};
+
+use super::{Dated, Page, PageRequest, utc};
 use crate::db::counters::Scope;
 use crate::db::users::AuthorRow;
 use crate::db::{self, DbConn};
@@ -22,8 +24,10 @@ pub struct Author {
 pub fn list(conn: &mut DbConn, page: PageRequest) -> Result<Page<Author>, AppError> {
     let total = db::users::count_authors(conn)?;
     let rows = db::users::list_authors(conn, page.limit, page.offset())?;
+    let (items, last_modified) = with_due(conn, rows)?;
     Ok(Page {
-        items: with_due(conn, rows)?,
+        items,
+        last_modified: Some(last_modified),
         total,
         page: page.page,
         pages: page.pages(total),
@@ -37,29 +41,39 @@ pub enum AuthorKey {
     Slug(String),
 }
 
-pub fn get(conn: &mut DbConn, key: &AuthorKey) -> Result<Author, AppError> {
+/// One author, and when their profile or count last changed.
+pub fn get(conn: &mut DbConn, key: &AuthorKey) -> Result<Dated<Author>, AppError> {
     let row = match key {
         AuthorKey::Id(id) => db::users::find_author(conn, *id)?,
         AuthorKey::Slug(slug) => db::users::find_author_by_slug(conn, slug)?,
     };
     let row = row.ok_or(AppError::NotFound("author"))?;
-    with_due(conn, vec![row])?
-        .pop()
-        .ok_or(AppError::NotFound("author"))
+    let (mut authors, last_modified) = with_due(conn, vec![row])?;
+    let author = authors.pop().ok_or(AppError::NotFound("author"))?;
+    Ok(Dated {
+        value: author,
+        last_modified: Some(last_modified),
+    })
 }
 
 /// Authors with their counts, plus the scheduled articles that came due since the counters
-/// last caught up (see `db::counters::visible`).
-fn with_due(conn: &mut DbConn, rows: Vec<(AuthorRow, i64)>) -> Result<Vec<Author>, AppError> {
+/// last caught up (see `db::counters::visible`); and when any of that last changed.
+fn with_due(
+    conn: &mut DbConn,
+    rows: Vec<(AuthorRow, i64)>,
+) -> Result<(Vec<Author>, DateTime<Utc>), AppError> {
     let ids: Vec<i64> = rows.iter().map(|(a, _)| a.id).collect();
     let due = db::counters::due_since_counted(conn, Scope::Author, &ids, db::now())?;
-    Ok(rows
+    let changed = db::counters::content_changed_at(conn)?;
+    let last_modified = utc(due.latest.map_or(changed, |due| due.max(changed)));
+    let authors = rows
         .into_iter()
         .map(|(row, count)| {
-            let due = due.get(&row.id).copied().unwrap_or(0);
+            let due = due.by_id.get(&row.id).copied().unwrap_or(0);
             author((row, count + due))
         })
-        .collect())
+        .collect();
+    Ok((authors, last_modified))
 }
 
 fn author((row, article_count): (AuthorRow, i64)) -> Author {

@@ -1,7 +1,8 @@
-//! What a write changed, recorded once by the service that made it, inside its transaction,
-//! and handed from here to every consumer in that same transaction: today the published-article
-//! counters. So a rolled-back write changes nothing anywhere, and a committed one changes
-//! everything. After the commit, `AppState::write` drops this instance's caches.
+//! What a write changed, recorded by the service that made it, inside its transaction, and
+//! handed from here to every consumer in that same transaction: the published-article
+//! counters and the content clock. So a rolled-back write changes nothing anywhere, and a
+//! committed one changes everything. After the commit, `AppState::write` drops this
+//! instance's caches.
 //!
 //! Consumers never hook into handlers or services: they read `Change` values here.
 
@@ -30,7 +31,17 @@ pub enum Change {
         before: Option<ArticleShape>,
         after: Option<ArticleShape>,
     },
+    TagCreated {
+        id: i64,
+    },
+    TagUpdated {
+        id: i64,
+    },
     TagDeleted {
+        id: i64,
+    },
+    /// What readers see of a user (name, bio, avatar) changed.
+    AuthorUpdated {
         id: i64,
     },
     /// A user was deleted; their articles went to `heir`.
@@ -40,34 +51,61 @@ pub enum Change {
     },
 }
 
-/// Hands `change` to every consumer, inside the caller's transaction.
-pub fn record(conn: &mut DbConn, change: &Change) -> Result<(), AppError> {
-    count(conn, change)?;
-    Ok(())
+/// The changes of one write transaction. The write collects them as it goes and hands them
+/// to the consumers together when it is done (`apply`, its last statements), so every
+/// transaction takes the consumers' locks in one order (counters by key, then the content
+/// clock) and holds them only until its commit.
+#[derive(Debug, Default)]
+#[must_use = "a change set does nothing until it is applied"]
+pub struct ChangeSet(Vec<Change>);
+
+impl ChangeSet {
+    pub fn push(&mut self, change: Change) {
+        self.0.push(change);
+    }
+
+    /// Hands every change to every consumer, inside the caller's transaction.
+    pub fn apply(self, conn: &mut DbConn) -> Result<(), AppError> {
+        if self.0.is_empty() {
+            return Ok(());
+        }
+        count(conn, &self.0)?;
+        counters::touch_content_clock(conn, db::now())?;
+        Ok(())
+    }
 }
 
-/// Keeps `article_counts` in step with the change.
-fn count(conn: &mut DbConn, change: &Change) -> Result<(), AppError> {
-    match change {
-        Change::Article { before, after } => {
-            let mut deltas = Deltas::new();
-            for (shape, sign) in [(before, -1), (after, 1)] {
-                if let Some(shape) = shape.as_ref().filter(|s| s.counted) {
-                    *deltas.entry((Scope::All, 0)).or_default() += sign;
-                    *deltas.entry((Scope::Author, shape.author_id)).or_default() += sign;
-                    for &tag_id in &shape.tag_ids {
-                        *deltas.entry((Scope::Tag, tag_id)).or_default() += sign;
+/// Keeps `article_counts` in step with the changes.
+fn count(conn: &mut DbConn, changes: &[Change]) -> Result<(), AppError> {
+    let mut deltas = Deltas::new();
+    let mut forgotten = Vec::new();
+    for change in changes {
+        match change {
+            Change::Article { before, after } => {
+                for (shape, sign) in [(before, -1), (after, 1)] {
+                    if let Some(shape) = shape.as_ref().filter(|s| s.counted) {
+                        *deltas.entry((Scope::All, 0)).or_default() += sign;
+                        *deltas.entry((Scope::Author, shape.author_id)).or_default() += sign;
+                        for &tag_id in &shape.tag_ids {
+                            *deltas.entry((Scope::Tag, tag_id)).or_default() += sign;
+                        }
                     }
                 }
             }
-            counters::add(conn, &deltas)?;
+            Change::TagDeleted { id } => forgotten.push((Scope::Tag, *id)),
+            Change::AuthorDeleted { id, heir } => {
+                let moved = counters::get(conn, Scope::Author, *id)?;
+                *deltas.entry((Scope::Author, *heir)).or_default() += moved;
+                forgotten.push((Scope::Author, *id));
+            }
+            Change::TagCreated { .. }
+            | Change::TagUpdated { .. }
+            | Change::AuthorUpdated { .. } => {}
         }
-        Change::TagDeleted { id } => counters::forget(conn, Scope::Tag, *id)?,
-        Change::AuthorDeleted { id, heir } => {
-            let moved = counters::get(conn, Scope::Author, *id)?;
-            counters::forget(conn, Scope::Author, *id)?;
-            counters::add(conn, &Deltas::from([((Scope::Author, *heir), moved)]))?;
-        }
+    }
+    counters::add(conn, &deltas)?;
+    for (scope, id) in forgotten {
+        counters::forget(conn, scope, id)?;
     }
     Ok(())
 }
@@ -94,27 +132,26 @@ pub fn count_due_articles(conn: &mut DbConn) -> Result<usize, AppError> {
             return Ok(0);
         }
         let due = counters::came_due(conn, watermark, now)?;
-        let ids: Vec<i64> = due.iter().map(|(id, _)| *id).collect();
+        let ids: Vec<i64> = due.iter().map(|d| d.id).collect();
         let mut tags = db::tags::ids_for_articles(conn, &ids)?;
-        for (id, author_id) in &due {
+        let mut changes = ChangeSet::default();
+        for article in &due {
             let after = ArticleShape {
-                id: *id,
-                author_id: *author_id,
-                tag_ids: tags.remove(id).unwrap_or_default(),
+                id: article.id,
+                author_id: article.author_id,
+                tag_ids: tags.remove(&article.id).unwrap_or_default(),
                 counted: true,
             };
             let before = ArticleShape {
                 counted: false,
                 ..after.clone()
             };
-            record(
-                conn,
-                &Change::Article {
-                    before: Some(before),
-                    after: Some(after),
-                },
-            )?;
+            changes.push(Change::Article {
+                before: Some(before),
+                after: Some(after),
+            });
         }
+        changes.apply(conn)?;
         counters::set_watermark(conn, now)?;
         Ok(due.len())
     })

@@ -45,4 +45,13 @@ pub struct Page<T> {
     pub page: i64,
     pub pages: i64,
     pub limit: i64,
+    /// When what the page shows last changed, where that is known for sure.
+    pub last_modified: Option<DateTime<Utc>>,
+}
+
+/// A value and when it last changed.
+#[derive(Debug, Clone)]
+pub struct Dated<T> {
+    pub value: T,
+    pub last_modified: Option<DateTime<Utc>>,
 }

@@ -2,10 +2,10 @@
 
 use chrono::{DateTime, Utc};
 
-use super::changes::{self, Change};
+use super::changes::{Change, ChangeSet};
 use super::policy::{self, Action};
 use super::slugs;
-use super::{Page, PageRequest, utc};
+use super::{Dated, Page, PageRequest, utc};
 use crate::auth::Caller;
 use crate::db::counters::Scope;
 use crate::db::tags::{NewTag, TagChanges, TagOrder, TagRow};
@@ -27,12 +27,14 @@ pub struct Tag {
 pub fn list(conn: &mut DbConn, order: TagOrder, page: PageRequest) -> Result<Page<Tag>, AppError> {
     let total = db::tags::count(conn)?;
     let rows = db::tags::list(conn, order, page.limit, page.offset())?;
+    let (items, last_modified) = with_counts(conn, rows)?;
     Ok(Page {
-        items: with_counts(conn, rows)?,
+        items,
         total,
         page: page.page,
         pages: page.pages(total),
         limit: page.limit,
+        last_modified: Some(last_modified),
     })
 }
 
@@ -42,26 +44,37 @@ pub enum TagKey {
     Slug(String),
 }
 
-pub fn get(conn: &mut DbConn, key: &TagKey) -> Result<Tag, AppError> {
+/// One tag, and when it (or its count) last changed.
+pub fn get(conn: &mut DbConn, key: &TagKey) -> Result<Dated<Tag>, AppError> {
     let row = match key {
         TagKey::Id(id) => db::tags::find(conn, *id)?,
         TagKey::Slug(slug) => db::tags::find_by_slug(conn, slug)?,
     };
     let row = row.ok_or(AppError::NotFound("tag"))?;
-    with_counts(conn, vec![row])?
-        .pop()
-        .ok_or(AppError::NotFound("tag"))
+    let (mut tags, last_modified) = with_counts(conn, vec![row])?;
+    let tag = tags.pop().ok_or(AppError::NotFound("tag"))?;
+    Ok(Dated {
+        value: tag,
+        last_modified: Some(last_modified),
+    })
 }
 
-fn with_counts(conn: &mut DbConn, rows: Vec<TagRow>) -> Result<Vec<Tag>, AppError> {
+/// Tags with their counts, and when any of that last changed: the content clock, or a
+/// scheduled article coming due since (which changes a count without a write).
+fn with_counts(
+    conn: &mut DbConn,
+    rows: Vec<TagRow>,
+) -> Result<(Vec<Tag>, DateTime<Utc>), AppError> {
     let ids: Vec<i64> = rows.iter().map(|t| t.id).collect();
     let counts = db::counters::for_ids(conn, Scope::Tag, &ids)?;
     let due = db::counters::due_since_counted(conn, Scope::Tag, &ids, db::now())?;
-    Ok(rows
+    let changed = db::counters::content_changed_at(conn)?;
+    let last_modified = utc(due.latest.map_or(changed, |due| due.max(changed)));
+    let tags = rows
         .into_iter()
         .map(|t| Tag {
             article_count: counts.get(&t.id).copied().unwrap_or(0)
-                + due.get(&t.id).copied().unwrap_or(0),
+                + due.by_id.get(&t.id).copied().unwrap_or(0),
             id: t.id,
             slug: t.slug,
             name: t.name,
@@ -69,7 +82,8 @@ fn with_counts(conn: &mut DbConn, rows: Vec<TagRow>) -> Result<Vec<Tag>, AppErro
             created_at: utc(t.created_at),
             updated_at: utc(t.updated_at),
         })
-        .collect())
+        .collect();
+    Ok((tags, last_modified))
 }
 
 /// Tag ids for the names or slugs given on an article, in order and without repeats.
@@ -78,6 +92,7 @@ pub fn resolve_for_article(
     conn: &mut DbConn,
     caller: &Caller,
     names: &[String],
+    recorded: &mut ChangeSet,
 ) -> Result<Vec<i64>, AppError> {
     let names: Vec<&str> = names.iter().map(|n| n.trim()).collect();
     let mut found = Vec::with_capacity(names.len());
@@ -109,7 +124,7 @@ pub fn resolve_for_article(
     for (name, id) in names.iter().zip(found) {
         let id = match id {
             Some(id) => id,
-            None => match find_or_insert(conn, name, "")? {
+            None => match find_or_insert(conn, name, "", recorded)? {
                 Found::Existing(id) | Found::Created(id) => id,
             },
         };
@@ -149,7 +164,12 @@ const TAG_ATTEMPTS: usize = 16;
 /// for it, so two writers naming the same new tag at once end up with one tag: the second
 /// waits for the first to commit and then finds its tag. A slug taken by a tag of another
 /// name moves on to `-2`, `-3`…
-fn find_or_insert(conn: &mut DbConn, name: &str, description: &str) -> Result<Found, AppError> {
+fn find_or_insert(
+    conn: &mut DbConn,
+    name: &str,
+    description: &str,
+    recorded: &mut ChangeSet,
+) -> Result<Found, AppError> {
     let base = slugs::tag_slug(name);
     if let Some(id) = existing(conn, name)? {
         return Ok(Found::Existing(id));
@@ -168,6 +188,7 @@ fn find_or_insert(conn: &mut DbConn, name: &str, description: &str) -> Result<Fo
             },
         )?;
         if let Some(id) = inserted {
+            recorded.push(Change::TagCreated { id });
             return Ok(Found::Created(id));
         }
     }
@@ -192,6 +213,7 @@ pub fn create(conn: &mut DbConn, caller: &Caller, input: TagInput) -> Result<Tag
         .ok_or_else(|| AppError::Invalid(vec![FieldError::new("name", "is required")]))?;
     let description = input.description.clone().unwrap_or_default();
     db::write_transaction(conn, |conn| {
+        let mut recorded = ChangeSet::default();
         let id = match &input.slug {
             Some(slug) => {
                 if db::tags::find_by_name(conn, &name)?.is_some() {
@@ -201,7 +223,7 @@ pub fn create(conn: &mut DbConn, caller: &Caller, input: TagInput) -> Result<Tag
                     return Err(AppError::conflict("slug", "is already taken"));
                 }
                 let now = db::now();
-                db::tags::insert(
+                let id = db::tags::insert(
                     conn,
                     &NewTag {
                         slug,
@@ -210,17 +232,21 @@ pub fn create(conn: &mut DbConn, caller: &Caller, input: TagInput) -> Result<Tag
                         created_at: now,
                         updated_at: now,
                     },
-                )?
+                )?;
+                recorded.push(Change::TagCreated { id });
+                id
             }
             None => {
                 db::tags::lock_names(conn, &[&name])?;
-                match find_or_insert(conn, &name, &description)? {
+                match find_or_insert(conn, &name, &description, &mut recorded)? {
                     Found::Created(id) => id,
                     Found::Existing(_) => return Err(name_taken()),
                 }
             }
         };
-        get(conn, &TagKey::Id(id))
+        let tag = get(conn, &TagKey::Id(id))?.value;
+        recorded.apply(conn)?;
+        Ok(tag)
     })
 }
 
@@ -256,7 +282,11 @@ pub fn update(
             updated_at: Some(db::now()),
         };
         db::tags::update(conn, id, &changes)?;
-        get(conn, &TagKey::Id(id))
+        let tag = get(conn, &TagKey::Id(id))?.value;
+        let mut recorded = ChangeSet::default();
+        recorded.push(Change::TagUpdated { id });
+        recorded.apply(conn)?;
+        Ok(tag)
     })
 }
 
@@ -265,6 +295,10 @@ pub fn delete(conn: &mut DbConn, caller: &Caller, id: i64) -> Result<(), AppErro
     policy::require(caller, Action::ManageTags, None)?;
     db::write_transaction(conn, |conn| match db::tags::delete(conn, id)? {
         0 => Err(AppError::NotFound("tag")),
-        _ => changes::record(conn, &Change::TagDeleted { id }),
+        _ => {
+            let mut recorded = ChangeSet::default();
+            recorded.push(Change::TagDeleted { id });
+            recorded.apply(conn)
+        }
     })
 }

@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Utc};
 
-use super::changes::{self, Change};
+use super::changes::{Change, ChangeSet};
 use super::policy::{self, Action};
 use super::{Page, PageRequest, slugs, utc};
 use crate::auth::{Caller, Role};
@@ -138,6 +138,7 @@ pub fn list(conn: &mut DbConn, caller: &Caller, page: PageRequest) -> Result<Pag
         page: page.page,
         pages: page.pages(total),
         limit: page.limit,
+        last_modified: None,
     })
 }
 
@@ -185,6 +186,8 @@ fn apply(conn: &mut DbConn, target: &User, patch: UserPatch) -> Result<User, App
     if patch.password_hash.is_some() || patch.disabled == Some(true) {
         db::tokens::revoke_all_for_user(conn, target.id, now)?;
     }
+    // What readers see of an author: names and pictures on articles, the author pages.
+    let public = patch.name.is_some() || patch.bio.is_some() || patch.avatar.is_some();
     let changes = UserChanges {
         email: patch.email,
         name: patch.name,
@@ -196,7 +199,13 @@ fn apply(conn: &mut DbConn, target: &User, patch: UserPatch) -> Result<User, App
         updated_at: Some(now),
     };
     db::users::update(conn, target.id, &changes)?;
-    load(conn, target.id)
+    let user = load(conn, target.id)?;
+    if public {
+        let mut recorded = ChangeSet::default();
+        recorded.push(Change::AuthorUpdated { id: target.id });
+        recorded.apply(conn)?;
+    }
+    Ok(user)
 }
 
 /// Changes any user (admin), the last admin excepted.
@@ -240,7 +249,9 @@ pub fn delete(
         }
         db::articles::reassign_author(conn, id, heir)?;
         db::users::delete(conn, id)?;
-        changes::record(conn, &Change::AuthorDeleted { id, heir })
+        let mut recorded = ChangeSet::default();
+        recorded.push(Change::AuthorDeleted { id, heir });
+        recorded.apply(conn)
     })
 }
 

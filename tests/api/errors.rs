@@ -120,7 +120,7 @@ async fn unknown_routes_ids_and_slugs_are_404_and_wrong_methods_405() {
             .await
             .unwrap();
         assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED);
-        assert_eq!(response.headers()["allow"], "GET");
+        assert_eq!(response.headers()["allow"], "GET, HEAD");
         problem(
             &app,
             reqwest::Method::PUT,

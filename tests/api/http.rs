@@ -29,7 +29,7 @@ async fn anonymous_reads_carry_a_strong_etag_and_a_matching_if_none_match_gets_3
                 first.headers()["cache-control"]
                     .to_str()
                     .unwrap()
-                    .starts_with("public, max-age=")
+                    .starts_with("max-age=")
             );
             let body = first.bytes().await.unwrap();
 

@@ -14,6 +14,7 @@ mod corpus;
 mod errors;
 mod helpers;
 mod http;
+mod http_caching;
 mod migrations;
 mod openapi;
 mod reads;

@@ -12,7 +12,8 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::extract::QueryParams;
 use super::problem::Problem;
-use super::{ListMeta, no_version, split_list};
+use super::read_cache::{Cached, ReadCache};
+use super::{ListMeta, split_list};
 use crate::auth::MaybeCaller;
 use crate::db::articles::{ArticleOrder, StatusFilter};
 use crate::error::AppError;
@@ -361,6 +362,7 @@ impl From<ArticlePage> for ArticleListResponse {
 pub async fn list_articles(
     req: HttpRequest,
     state: Data<AppState>,
+    cache: Data<ReadCache>,
     caller: MaybeCaller,
     params: QueryParams<ArticleListQuery>,
 ) -> Result<HttpResponse, AppError> {
@@ -371,21 +373,22 @@ pub async fn list_articles(
     let page = state
         .db
         .run(move |conn| articles::list(conn, &counts, count_limit, viewer.as_ref(), &query));
-    state
-        .cache
-        .serve_for(&req, viewer, no_version, async {
-            page.await.map(ArticleListResponse::from)
+    cache
+        .serve_for(&req, viewer, async {
+            let page = page.await?;
+            Ok(Cached {
+                last_modified: page.last_modified,
+                version: None,
+                value: ArticleListResponse::from(page),
+            })
         })
         .await
-}
-
-fn article_version(article: &ArticleResponse) -> Option<i32> {
-    Some(article.version)
 }
 
 async fn get_one(
     req: HttpRequest,
     state: Data<AppState>,
+    cache: Data<ReadCache>,
     caller: MaybeCaller,
     key: ArticleKey,
 ) -> Result<HttpResponse, AppError> {
@@ -393,10 +396,14 @@ async fn get_one(
     let article = state
         .db
         .run(move |conn| articles::get(conn, viewer.as_ref(), &key));
-    state
-        .cache
-        .serve_for(&req, viewer, article_version, async {
-            article.await.map(ArticleResponse::from)
+    cache
+        .serve_for(&req, viewer, async {
+            let article = article.await?;
+            Ok(Cached {
+                version: Some(article.version),
+                last_modified: Some(article.summary.last_modified),
+                value: ArticleResponse::from(article),
+            })
         })
         .await
 }
@@ -420,10 +427,11 @@ async fn get_one(
 pub async fn get_article(
     req: HttpRequest,
     state: Data<AppState>,
+    cache: Data<ReadCache>,
     caller: MaybeCaller,
     id: Path<i64>,
 ) -> Result<HttpResponse, AppError> {
-    get_one(req, state, caller, ArticleKey::Id(id.into_inner())).await
+    get_one(req, state, cache, caller, ArticleKey::Id(id.into_inner())).await
 }
 
 /// Get one article by slug: published ones for everyone, unpublished ones for who may see them.
@@ -444,8 +452,16 @@ pub async fn get_article(
 pub async fn get_article_by_slug(
     req: HttpRequest,
     state: Data<AppState>,
+    cache: Data<ReadCache>,
     caller: MaybeCaller,
     slug: Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    get_one(req, state, caller, ArticleKey::Slug(slug.into_inner())).await
+    get_one(
+        req,
+        state,
+        cache,
+        caller,
+        ArticleKey::Slug(slug.into_inner()),
+    )
+    .await
 }

@@ -10,7 +10,7 @@ use diesel::prelude::*;
 use diesel::sql_types::{Bool, Nullable, Text, Timestamp};
 
 use super::ArticleSummaryRow;
-use crate::db::schema::{article_tags, articles, tags, users};
+use crate::db::schema::{article_tags, articles, content_clock, tags, users};
 use crate::db::users::AuthorRow;
 use crate::db::{DbConn, MultiBackend, in_subquery, lower, row_after};
 
@@ -103,36 +103,46 @@ enum TagForm {
     In,
 }
 
+/// Articles carrying one of the tags with these slugs. One slug is a scalar subquery, which
+/// both planners treat as a single known value (an index probe on (article_id, tag_id));
+/// several are an IN list.
 fn tagged_with_any(slugs: &[String], form: TagForm) -> Predicate {
-    // One slug binds one value; several bind a list (an array on PostgreSQL).
-    macro_rules! tagged {
-        ($tag_ids:expr) => {
-            match form {
-                TagForm::Exists => Box::new(exists(
-                    article_tags::table
-                        .filter(article_tags::article_id.eq(articles::id))
-                        .filter(article_tags::tag_id.eq_any($tag_ids)),
-                )),
-                TagForm::In => Box::new(
-                    articles::id.eq_any(
-                        article_tags::table
-                            .filter(article_tags::tag_id.eq_any($tag_ids))
-                            .select(article_tags::article_id),
-                    ),
-                ),
-            }
-        };
-    }
-    match slugs {
-        [slug] => tagged!(
-            tags::table
-                .filter(tags::slug.eq(slug.clone()))
-                .select(tags::id)
+    let one = |slug: &String| {
+        tags::table
+            .filter(tags::slug.eq(slug.clone()))
+            .select(tags::id)
+            .single_value()
+            .assume_not_null()
+    };
+    let many = || {
+        tags::table
+            .filter(tags::slug.eq_any(slugs.to_vec()))
+            .select(tags::id)
+    };
+    match (slugs, form) {
+        ([slug], TagForm::Exists) => Box::new(exists(
+            article_tags::table
+                .filter(article_tags::article_id.eq(articles::id))
+                .filter(article_tags::tag_id.eq(one(slug))),
+        )),
+        ([slug], TagForm::In) => Box::new(
+            articles::id.eq_any(
+                article_tags::table
+                    .filter(article_tags::tag_id.eq(one(slug)))
+                    .select(article_tags::article_id),
+            ),
         ),
-        _ => tagged!(
-            tags::table
-                .filter(tags::slug.eq_any(slugs.to_vec()))
-                .select(tags::id)
+        (_, TagForm::Exists) => Box::new(exists(
+            article_tags::table
+                .filter(article_tags::article_id.eq(articles::id))
+                .filter(article_tags::tag_id.eq_any(many())),
+        )),
+        (_, TagForm::In) => Box::new(
+            articles::id.eq_any(
+                article_tags::table
+                    .filter(article_tags::tag_id.eq_any(many()))
+                    .select(article_tags::article_id),
+            ),
         ),
     }
 }
@@ -172,13 +182,15 @@ fn filtered(filter: &ArticleFilter, form: TagForm) -> Query {
     }
     match filter.authors.as_slice() {
         [] => {}
+        // A scalar subquery, so the (author_id, status, published_at) index serves the
+        // order, as for a known author id (an IN subquery makes PostgreSQL join instead).
         [slug] => {
             query = query.filter(
-                articles::author_id.eq_any(
-                    users::table
-                        .filter(users::slug.eq(slug.clone()))
-                        .select(users::id),
-                ),
+                articles::author_id.eq(users::table
+                    .filter(users::slug.eq(slug.clone()))
+                    .select(users::id)
+                    .single_value()
+                    .assume_not_null()),
             );
         }
         slugs => {
@@ -329,19 +341,29 @@ pub fn list_page(
         .load(conn)
 }
 
-/// How many articles match the filter.
-pub fn count(conn: &mut DbConn, filter: &ArticleFilter) -> QueryResult<i64> {
-    filtered(filter, TagForm::In).count().get_result(conn)
-}
-
-/// How many articles match the filter, counting at most `limit + 1`: beyond `limit` the
-/// answer only says "more", and the count costs what reading `limit` ids costs.
-pub fn count_up_to(conn: &mut DbConn, filter: &ArticleFilter, limit: i64) -> QueryResult<i64> {
-    let ids = filtered(filter, TagForm::In)
-        .select(articles::id)
-        .limit(limit + 1);
-    articles::table
-        .filter(in_subquery(articles::id, ids))
-        .count()
-        .get_result(conn)
+/// How many articles match the filter, counting at most `limit + 1` when a limit is given
+/// (beyond it the answer only says "more", and costs what reading `limit` ids costs); and
+/// when the content last changed, in the same statement.
+pub fn count(
+    conn: &mut DbConn,
+    filter: &ArticleFilter,
+    limit: Option<i64>,
+) -> QueryResult<(i64, Option<NaiveDateTime>)> {
+    let ids = filtered(filter, TagForm::In).select(articles::id);
+    let ids = match limit {
+        Some(limit) => ids.limit(limit + 1),
+        None => ids,
+    };
+    let changed = content_clock::table
+        .select(content_clock::changed_at)
+        .single_value();
+    diesel::select((
+        articles::table
+            .filter(in_subquery(articles::id, ids))
+            .count()
+            .single_value(),
+        changed,
+    ))
+    .get_result::<(Option<i64>, Option<NaiveDateTime>)>(conn)
+    .map(|(n, changed)| (n.unwrap_or(0), changed))
 }

@@ -5,7 +5,7 @@ mod list;
 
 pub use list::{
     ArticleFilter, ArticleOrder, SortKey, StatusFilter, UNPUBLISHED_SORTS_AS, Window, count,
-    count_up_to, list_page,
+    list_page,
 };
 
 use chrono::NaiveDateTime;

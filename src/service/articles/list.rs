@@ -4,7 +4,7 @@
 //! total. The total comes from the published-article counters when they answer the filter
 //! (nothing, one tag or one author), otherwise from a count that stops at `count_limit`.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDateTime, Utc};
 
 use super::{ArticleSummary, summaries};
 use crate::auth::Caller;
@@ -15,9 +15,9 @@ use crate::db::articles::{
 use crate::db::counters::{self, Counted};
 use crate::db::{self, DbConn};
 use crate::error::AppError;
-use crate::service::PageRequest;
 use crate::service::pagination::Cursor;
 use crate::service::policy::{self, Action};
+use crate::service::{PageRequest, utc};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TagMatch {
@@ -77,6 +77,8 @@ pub struct ArticlePage {
     pub page: Option<i64>,
     pub pages: Option<i64>,
     pub next_cursor: Option<String>,
+    /// When what this page shows last changed (see `list`).
+    pub last_modified: Option<DateTime<Utc>>,
 }
 
 /// Lists articles. Everyone sees published ones; signed-in callers may ask for drafts and
@@ -114,14 +116,27 @@ pub fn list(
     let mut rows = rows::list_page(conn, &filter, query.order, &window, query.limit + 1)?;
     let has_more = rows.len() as i64 > query.limit;
     rows.truncate(usize::try_from(query.limit).unwrap_or(usize::MAX));
-    let total = match query.count {
+    let counted = match query.count {
         CountMode::Skip => None,
-        CountMode::Exact => Some(Total {
-            value: cached(counts, &filter, "exact", || rows::count(conn, &filter))?,
-            exact: true,
-        }),
+        CountMode::Exact => {
+            let (value, changed) = cached(counts, &filter, "exact", || {
+                rows::count(conn, &filter, None)
+            })?;
+            Some((Total { value, exact: true }, changed))
+        }
         CountMode::Bounded => Some(bounded_total(conn, counts, &filter, count_limit)?),
     };
+    let total = counted.map(|(total, _)| total);
+    // A page changes when any article, tag or author it could show changes (the content
+    // clock), and when a scheduled article on it comes due, which no write marks. Uncounted
+    // pages have no clock to read, so no Last-Modified (their ETag still validates).
+    let last_modified = counted.map(|(_, changed)| {
+        rows.iter()
+            .filter_map(|(row, _)| row.published_at)
+            .chain(changed)
+            .max()
+            .map(utc)
+    });
     let next_cursor = match rows.last() {
         Some((last, _)) if has_more => Some(cursor_after(query.order, last).encode()),
         _ => None,
@@ -141,6 +156,7 @@ pub fn list(
     };
     Ok(ArticlePage {
         items: summaries(conn, rows, now)?,
+        last_modified: last_modified.flatten(),
         total,
         limit: query.limit,
         page,
@@ -186,7 +202,7 @@ fn bounded_total(
     counts: &CountCache,
     filter: &ArticleFilter,
     limit: i64,
-) -> Result<Total, AppError> {
+) -> Result<(Total, Option<NaiveDateTime>), AppError> {
     let plain = filter.status == StatusFilter::Published
         && filter.unpublished_of.is_none()
         && filter.text.is_none()
@@ -208,25 +224,27 @@ fn bounded_total(
         _ => None,
     };
     if let Some(counted) = counted {
-        let value = counters::visible(conn, counted, filter.now)?;
-        return Ok(Total { value, exact: true });
+        let (value, changed) = counters::visible(conn, counted, filter.now)?;
+        return Ok((Total { value, exact: true }, changed));
     }
-    let found = cached(counts, filter, &format!("up to {limit}"), || {
-        rows::count_up_to(conn, filter, limit)
+    let (found, changed) = cached(counts, filter, &format!("up to {limit}"), || {
+        rows::count(conn, filter, Some(limit))
     })?;
-    Ok(Total {
+    let total = Total {
         value: found.min(limit),
         exact: found <= limit,
-    })
+    };
+    Ok((total, changed))
 }
 
-/// A count, reused across the pages of its filter for the count cache's TTL.
+/// A count (and the content clock read with it), reused across the pages of its filter for
+/// the count cache's TTL.
 fn cached(
     counts: &CountCache,
     filter: &ArticleFilter,
     kind: &str,
-    count: impl FnOnce() -> diesel::QueryResult<i64>,
-) -> Result<i64, AppError> {
+    count: impl FnOnce() -> diesel::QueryResult<(i64, Option<NaiveDateTime>)>,
+) -> Result<(i64, Option<NaiveDateTime>), AppError> {
     // Others counting the same filter wait this long for the first one's answer.
     let wait = std::time::Duration::from_secs(5);
     counts.get_or_compute_blocking(format!("{kind}|{}", filter.cache_key()), wait, || {

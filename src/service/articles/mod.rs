@@ -65,6 +65,9 @@ pub struct ArticleSummary {
     pub reading_time: i32,
     pub author: AuthorRef,
     pub tags: Vec<TagRef>,
+    /// When what readers see of the article last changed: the article, its author's or a
+    /// tag's name, or its status turning from scheduled to published.
+    pub last_modified: DateTime<Utc>,
 }
 
 #[derive(Debug, Clone)]
@@ -84,7 +87,10 @@ fn summaries(
 ) -> Result<Vec<ArticleSummary>, AppError> {
     let ids: Vec<i64> = rows.iter().map(|(r, _)| r.id).collect();
     let mut tags: HashMap<i64, Vec<TagRef>> = HashMap::new();
+    let mut tags_changed: HashMap<i64, chrono::NaiveDateTime> = HashMap::new();
     for (article_id, tag) in db::tags::for_articles(conn, &ids)? {
+        let changed = tags_changed.entry(article_id).or_insert(tag.updated_at);
+        *changed = (*changed).max(tag.updated_at);
         tags.entry(article_id).or_default().push(TagRef {
             id: tag.id,
             slug: tag.slug,
@@ -95,7 +101,18 @@ fn summaries(
         .into_iter()
         .map(|(row, author)| {
             let published_at = row.published_at.map(utc);
+            let last_modified = [
+                Some(row.updated_at),
+                Some(author.updated_at),
+                tags_changed.get(&row.id).copied(),
+                row.published_at.filter(|at| *at <= now),
+            ]
+            .into_iter()
+            .flatten()
+            .max()
+            .map_or(utc(row.updated_at), utc);
             ArticleSummary {
+                last_modified,
                 status: ArticleStatus::of(&row.status, published_at, utc(now)),
                 id: row.id,
                 slug: row.slug,

@@ -7,7 +7,7 @@ use crate::auth::Caller;
 use crate::db::articles::{self as rows, ArticleChanges, ArticleRow, NewArticle};
 use crate::db::{self, DbConn, counters};
 use crate::error::{AppError, FieldError};
-use crate::service::changes::{self, ArticleShape, Change};
+use crate::service::changes::{self, ArticleShape, Change, ChangeSet};
 use crate::service::policy::{self, Action};
 use crate::service::{markdown, slugs, tags};
 
@@ -135,7 +135,8 @@ pub fn create(
         if status == "published" {
             policy::require(caller, Action::Publish, Some(author_id))?;
         }
-        let tag_ids = tags::resolve_for_article(conn, caller, &input.tags)?;
+        let mut recorded = ChangeSet::default();
+        let tag_ids = tags::resolve_for_article(conn, caller, &input.tags, &mut recorded)?;
         let template = NewArticle {
             slug: "",
             title: &input.title,
@@ -175,15 +176,14 @@ pub fn create(
             tag_ids,
             counted: changes::counted(status, published_at, now, now),
         };
-        changes::record(
-            conn,
-            &Change::Article {
-                before: None,
-                after: Some(after),
-            },
-        )?;
+        recorded.push(Change::Article {
+            before: None,
+            after: Some(after),
+        });
         let row = rows::find(conn, id)?.ok_or(AppError::NotFound("article"))?;
-        full_article(conn, row, now)
+        let article = full_article(conn, row, now)?;
+        recorded.apply(conn)?;
+        Ok(article)
     })
 }
 
@@ -247,8 +247,9 @@ pub fn update(
         }
         let watermark = counters::watermark_for_write(conn)?;
         let before = shape_of(conn, &current, watermark)?;
+        let mut recorded = ChangeSet::default();
 
-        let mut changes = ArticleChanges {
+        let mut columns = ArticleChanges {
             updated_at: Some(now),
             ..ArticleChanges::default()
         };
@@ -279,58 +280,57 @@ pub fn update(
             if goes_public {
                 policy::require(caller, Action::Publish, Some(author_id))?;
             }
-            changes.status = Some(status.to_owned());
-            changes.published_at = Some(at);
+            columns.status = Some(status.to_owned());
+            columns.published_at = Some(at);
         }
-        changes.title.clone_from(&patch.title);
+        columns.title.clone_from(&patch.title);
         if let Some(slug) = patch.slug.as_ref().filter(|s| **s != current.slug) {
             if rows::slug_taken(conn, slug, Some(id))? {
                 return Err(AppError::conflict("slug", "is already taken"));
             }
-            changes.slug = Some(slug.clone());
+            columns.slug = Some(slug.clone());
         }
         let body = patch
             .body_markdown
             .as_deref()
             .unwrap_or(&current.body_markdown);
         if let Some(rendered) = &rendered {
-            changes.body_html = Some(rendered.html.clone());
-            changes.reading_time = Some(rendered.reading_time);
+            columns.body_html = Some(rendered.html.clone());
+            columns.reading_time = Some(rendered.reading_time);
         }
         match &patch.excerpt {
-            Some(Some(excerpt)) => changes.excerpt = Some(excerpt.clone()),
+            Some(Some(excerpt)) => columns.excerpt = Some(excerpt.clone()),
             // Cleared, or the body changed under a derived excerpt: derive it again.
-            Some(None) => changes.excerpt = Some(markdown::excerpt(body, EXCERPT_CHARS)),
+            Some(None) => columns.excerpt = Some(markdown::excerpt(body, EXCERPT_CHARS)),
             None if patch.body_markdown.is_some()
                 && current.excerpt == markdown::excerpt(&current.body_markdown, EXCERPT_CHARS) =>
             {
-                changes.excerpt = Some(markdown::excerpt(body, EXCERPT_CHARS));
+                columns.excerpt = Some(markdown::excerpt(body, EXCERPT_CHARS));
             }
             None => {}
         }
-        changes.body_markdown = patch.body_markdown.clone();
-        changes.feature_image.clone_from(&patch.feature_image);
+        columns.body_markdown = patch.body_markdown.clone();
+        columns.feature_image.clone_from(&patch.feature_image);
         if author_id != current.author_id {
-            changes.author_id = Some(author_id);
+            columns.author_id = Some(author_id);
         }
         // The version check first: of two concurrent editors, the loser writes nothing at all.
-        if !rows::update_if_version(conn, id, expected, &changes)? {
+        if !rows::update_if_version(conn, id, expected, &columns)? {
             return Err(AppError::PreconditionFailed);
         }
         if let Some(names) = &patch.tags {
-            let tag_ids = tags::resolve_for_article(conn, caller, names)?;
+            let tag_ids = tags::resolve_for_article(conn, caller, names, &mut recorded)?;
             rows::set_tags(conn, id, &tag_ids)?;
         }
         let row = rows::find(conn, id)?.ok_or(AppError::NotFound("article"))?;
         let after = shape_of(conn, &row, watermark)?;
-        changes::record(
-            conn,
-            &Change::Article {
-                before: Some(before),
-                after: Some(after),
-            },
-        )?;
-        full_article(conn, row, now)
+        recorded.push(Change::Article {
+            before: Some(before),
+            after: Some(after),
+        });
+        let article = full_article(conn, row, now)?;
+        recorded.apply(conn)?;
+        Ok(article)
     })
 }
 
@@ -351,12 +351,11 @@ pub fn delete(
         if !rows::delete_if_version(conn, id, expected)? {
             return Err(AppError::PreconditionFailed);
         }
-        changes::record(
-            conn,
-            &Change::Article {
-                before: Some(before),
-                after: None,
-            },
-        )
+        let mut recorded = ChangeSet::default();
+        recorded.push(Change::Article {
+            before: Some(before),
+            after: None,
+        });
+        recorded.apply(conn)
     })
 }
