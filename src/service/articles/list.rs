@@ -98,7 +98,21 @@ pub fn list(
         (_, Some(caller)) if policy::allows(caller.role, Action::ReadUnpublished, false) => None,
         (_, Some(caller)) => Some(caller.user_id),
     };
-    let filter = filter_of(query, now, unpublished_of);
+    let mut filter = filter_of(query, now, unpublished_of);
+    let counted = match query.count {
+        CountMode::Skip => None,
+        CountMode::Exact => {
+            let (value, changed) = cached(counts, &filter, "exact", || {
+                rows::count(conn, &filter, None)
+            })?;
+            Some((Total { value, exact: true }, changed))
+        }
+        CountMode::Bounded => {
+            let (total, changed, one_tag) = bounded_total(conn, counts, &filter, count_limit)?;
+            filter.rare_tags = one_tag && total.value <= RARE_TAG_ARTICLES;
+            Some((total, changed))
+        }
+    };
     let window = match &query.position {
         Position::Page(page) => Window::Offset(
             PageRequest {
@@ -116,16 +130,6 @@ pub fn list(
     let mut rows = rows::list_page(conn, &filter, query.order, &window, query.limit + 1)?;
     let has_more = rows.len() as i64 > query.limit;
     rows.truncate(usize::try_from(query.limit).unwrap_or(usize::MAX));
-    let counted = match query.count {
-        CountMode::Skip => None,
-        CountMode::Exact => {
-            let (value, changed) = cached(counts, &filter, "exact", || {
-                rows::count(conn, &filter, None)
-            })?;
-            Some((Total { value, exact: true }, changed))
-        }
-        CountMode::Bounded => Some(bounded_total(conn, counts, &filter, count_limit)?),
-    };
     let total = counted.map(|(total, _)| total);
     // A page changes when any article, tag or author it could show changes (the content
     // clock), and when a scheduled article on it comes due, which no write marks. Uncounted
@@ -185,6 +189,7 @@ fn filter_of(
         published_after: query.published_after.map(|t| t.naive_utc()),
         published_before: query.published_before.map(|t| t.naive_utc()),
         unpublished_of,
+        rare_tags: false,
     }
 }
 
@@ -195,14 +200,19 @@ fn distinct(slugs: &[String]) -> Vec<String> {
     sorted
 }
 
+/// Up to this many articles, a tag's page starts from the tag's rows; above, it reads articles
+/// in order and probes their tags. Each way costs about 5,000 rows at the crossing.
+const RARE_TAG_ARTICLES: i64 = 5_000;
+
 /// The total from the counters when they answer the filter exactly (published articles,
-/// filtered by nothing, by one tag or by one author), else counted up to `limit`.
+/// filtered by nothing, by one tag or by one author), else counted up to `limit`; with the
+/// content clock, and whether the filter is one tag alone (then the total is that tag's).
 fn bounded_total(
     conn: &mut DbConn,
     counts: &CountCache,
     filter: &ArticleFilter,
     limit: i64,
-) -> Result<(Total, Option<NaiveDateTime>), AppError> {
+) -> Result<(Total, Option<NaiveDateTime>, bool), AppError> {
     let plain = filter.status == StatusFilter::Published
         && filter.unpublished_of.is_none()
         && filter.text.is_none()
@@ -225,7 +235,8 @@ fn bounded_total(
     };
     if let Some(counted) = counted {
         let (value, changed) = counters::visible(conn, counted, filter.now)?;
-        return Ok((Total { value, exact: true }, changed));
+        let one_tag = matches!(counted, Counted::TagSlug(_));
+        return Ok((Total { value, exact: true }, changed, one_tag));
     }
     let (found, changed) = cached(counts, filter, &format!("up to {limit}"), || {
         rows::count(conn, filter, Some(limit))
@@ -234,7 +245,7 @@ fn bounded_total(
         value: found.min(limit),
         exact: found <= limit,
     };
-    Ok((total, changed))
+    Ok((total, changed, false))
 }
 
 /// A count (and the content clock read with it), reused across the pages of its filter for
