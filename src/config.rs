@@ -43,6 +43,41 @@ pub struct Config {
     )]
     pub db_acquire_timeout_ms: u64,
 
+    /// PostgreSQL statement timeout in milliseconds: a slower statement is cancelled and its
+    /// request answered 503 (0: no limit).
+    #[arg(
+        long,
+        global = true,
+        env = "FOLIO_DB_STATEMENT_TIMEOUT_MS",
+        default_value_t = 5000
+    )]
+    pub db_statement_timeout_ms: u64,
+
+    /// SQLite `synchronous`: `normal` (a write acknowledged survives a crash of Folio; a power
+    /// loss may lose the last ones) or `full` (it survives a power loss too, for an fsync per
+    /// commit).
+    #[arg(long, global = true, env = "FOLIO_SQLITE_SYNCHRONOUS", default_value = "normal", value_parser = ["normal", "full"])]
+    pub sqlite_synchronous: String,
+
+    /// Milliseconds a request may wait on the database in all (for a connection, behind
+    /// other writers, for its statements); then it is answered 503 (0: no limit).
+    #[arg(
+        long,
+        global = true,
+        env = "FOLIO_REQUEST_TIMEOUT_MS",
+        default_value_t = 15_000
+    )]
+    pub request_timeout_ms: u64,
+
+    /// Seconds in-flight requests get to finish on SIGTERM or SIGINT.
+    #[arg(
+        long,
+        global = true,
+        env = "FOLIO_SHUTDOWN_TIMEOUT_SECS",
+        default_value_t = 10
+    )]
+    pub shutdown_timeout_secs: u64,
+
     /// `max-age` in seconds of the Cache-Control header on anonymous reads.
     #[arg(long, global = true, env = "FOLIO_CACHE_MAX_AGE", default_value_t = 60)]
     pub cache_max_age: u32,
@@ -76,6 +111,16 @@ pub struct Config {
         default_value_t = 86_400
     )]
     pub stale_if_error_secs: u32,
+
+    /// Megabytes of response bodies kept as last good copies, served while the database is
+    /// unreachable (0: none).
+    #[arg(
+        long,
+        global = true,
+        env = "FOLIO_STALE_CACHE_MB",
+        default_value_t = 64
+    )]
+    pub stale_cache_mb: u64,
 
     /// Milliseconds an anonymous response is kept in memory (0 turns the cache off).
     #[arg(
@@ -200,10 +245,15 @@ impl Config {
             workers: Some(1),
             db_pool_size: 4,
             db_acquire_timeout_ms: 2000,
+            db_statement_timeout_ms: 5000,
+            sqlite_synchronous: "normal".into(),
+            request_timeout_ms: 15_000,
+            shutdown_timeout_secs: 10,
             cache_max_age: 60,
             cache_s_maxage: 60,
             cache_stale_while_revalidate: 30,
             stale_if_error_secs: 86_400,
+            stale_cache_mb: 64,
             read_cache_ttl_ms: 0,
             read_cache_entries: 0,
             count_cache_ttl_ms: 0,
@@ -224,6 +274,15 @@ impl Config {
 
     pub fn db_acquire_timeout(&self) -> Duration {
         Duration::from_millis(self.db_acquire_timeout_ms)
+    }
+
+    /// SQLite's `synchronous` pragma value.
+    pub fn sqlite_synchronous(&self) -> &'static str {
+        if self.sqlite_synchronous.eq_ignore_ascii_case("full") {
+            "FULL"
+        } else {
+            "NORMAL"
+        }
     }
 }
 

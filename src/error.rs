@@ -58,8 +58,13 @@ pub enum AppError {
     UnsupportedMediaType,
     #[error("too many attempts; retry in {retry_after_secs} s")]
     TooManyRequests { retry_after_secs: u64 },
-    #[error("database unavailable")]
-    Unavailable,
+    /// 503: the database cannot be used now (not ready, unreachable, circuit breaker open).
+    /// `detail` is Folio's own words, never the driver's.
+    #[error("{detail}")]
+    Unavailable {
+        detail: &'static str,
+        retry_after_secs: u64,
+    },
     /// 503 once retries are spent: the database aborted the transaction for a conflict with
     /// a concurrent one (a serialization failure or a deadlock); nothing was written.
     #[error("too many concurrent changes; retry")]
@@ -72,6 +77,14 @@ pub enum AppError {
 }
 
 impl AppError {
+    /// A 503 for a database that cannot be used now, worth retrying in a second.
+    pub fn unavailable(detail: &'static str) -> Self {
+        Self::Unavailable {
+            detail,
+            retry_after_secs: 1,
+        }
+    }
+
     /// A 409 about one request field, in API terms (`slug`, `email`).
     pub fn conflict(field: &'static str, message: impl std::fmt::Display) -> Self {
         Self::Conflict {
@@ -101,7 +114,7 @@ impl From<diesel::result::Error> for AppError {
             Error::DatabaseError(
                 DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand,
                 _,
-            ) => Self::Unavailable,
+            ) => Self::unavailable(crate::db::CONNECTION_LOST),
             // Derived values (slugs, tags) are resolved before they get here; what is left is
             // a value the client chose that another request took first.
             Error::DatabaseError(DatabaseErrorKind::UniqueViolation, info) => {

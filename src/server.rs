@@ -1,7 +1,7 @@
 //! Building and running the HTTP server.
 
 use std::net::TcpListener;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use actix_web::dev::Server;
@@ -15,11 +15,10 @@ use crate::api::docs::{self, DocsCache};
 use crate::api::read_cache::ReadCache;
 use crate::api::{self, RouteTable, encoding, middleware::request_context, problem};
 use crate::auth::password::PasswordWorker;
-use crate::auth::token::TokenKeys;
 use crate::bootstrap;
 use crate::cache::{Generation, TtlCache};
 use crate::config::Config;
-use crate::db::{self, DatabaseUrl, Pool, PoolOptions};
+use crate::db::{ConnectionSettings, DatabaseUrl, Pool, PoolOptions};
 use crate::limits::LoginLimiter;
 use crate::state::AppState;
 
@@ -34,30 +33,35 @@ pub struct Application {
 }
 
 impl Application {
-    /// Migrates the database, binds the listener and prepares the workers.
+    /// Binds the listener and prepares the workers. The database is made ready in the
+    /// background (`bootstrap::spawn_until_ready`): until it is, `/healthz` answers and
+    /// `/readyz` and every request that needs the database get a 503.
     pub fn build(config: Config) -> anyhow::Result<Self> {
         let url = DatabaseUrl::parse(&config.database_url).map_err(anyhow::Error::msg)?;
-        for name in db::migrate(&url)? {
-            tracing::info!(migration = %name, "applied migration");
-        }
-        let secret = {
-            let mut conn = db::connect(&url)?;
-            bootstrap::admin_from_config(&mut conn, &config)?;
-            bootstrap::signing_secret(&mut conn, config.jwt_secret.as_ref())?
-        };
-        let tokens = TokenKeys::new(
-            &secret,
-            &config.jwt_issuer,
-            &config.jwt_issuer,
-            Duration::from_secs(config.access_token_ttl_secs),
-            Duration::from_secs(config.refresh_token_ttl_days * 24 * 3600),
-        );
+        bootstrap::check_config(&config)?;
         let pool = Pool::new(
             &url,
             &PoolOptions {
                 max_size: config.db_pool_size,
                 acquire_timeout: config.db_acquire_timeout(),
+                deadline: (config.request_timeout_ms > 0)
+                    .then(|| std::time::Duration::from_millis(config.request_timeout_ms)),
+                connection: ConnectionSettings {
+                    statement_timeout_ms: config.db_statement_timeout_ms,
+                    sqlite_synchronous: config.sqlite_synchronous(),
+                },
             },
+        );
+        let tokens = Arc::new(OnceLock::new());
+        if let Some(secret) = &config.jwt_secret {
+            let _unset = tokens.set(bootstrap::token_keys(&config, secret.expose().as_bytes()));
+        }
+        let config = Arc::new(config);
+        bootstrap::spawn_until_ready(
+            url.clone(),
+            config.clone(),
+            Arc::downgrade(&pool.health),
+            tokens.clone(),
         )?;
         let jobs = crate::jobs::Runner::start(pool.clone(), &url)?;
         let doc = crate::openapi::document();
@@ -81,17 +85,18 @@ impl Application {
                 generation.clone(),
             ),
             generation,
-            tokens: Arc::new(tokens),
+            tokens,
             passwords: PasswordWorker::for_this_machine(),
             login_limiter: Arc::new(LoginLimiter::new(
                 config.login_limit_per_address,
                 config.login_limit_per_account,
             )),
-            config: Arc::new(config),
+            config,
         };
         let listener = TcpListener::bind(state.config.bind)?;
         let port = listener.local_addr()?.port();
         let workers = state.config.workers;
+        let shutdown_timeout = state.config.shutdown_timeout_secs;
         let state = Data::new(state);
         let mut server = HttpServer::new(move || {
             App::new()
@@ -117,7 +122,7 @@ impl Application {
                 .wrap(from_fn(encoding::encode_responses))
                 .wrap(from_fn(request_context))
         })
-        .shutdown_timeout(10)
+        .shutdown_timeout(shutdown_timeout)
         .listen(listener)?;
         if let Some(workers) = workers {
             server = server.workers(workers);

@@ -1,6 +1,6 @@
 //! What every handler shares.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use crate::auth::password::PasswordWorker;
 use crate::auth::token::TokenKeys;
@@ -17,12 +17,21 @@ pub struct AppState {
     pub counts: CountCache,
     /// Bumped by every content write: drops the count cache and the read cache.
     pub generation: Generation,
-    pub tokens: Arc<TokenKeys>,
+    /// Set once the signing secret is known (at once when configured, else when the
+    /// database is ready).
+    pub tokens: Arc<OnceLock<TokenKeys>>,
     pub passwords: PasswordWorker,
     pub login_limiter: Arc<LoginLimiter>,
 }
 
 impl AppState {
+    /// The access-token keys, or 503 while the database that holds the secret is not ready.
+    pub fn tokens(&self) -> Result<&TokenKeys, AppError> {
+        self.tokens
+            .get()
+            .ok_or_else(|| AppError::unavailable("the database is not ready yet"))
+    }
+
     /// Runs a content write on the database, then drops the caches. The drop happens in the
     /// same blocking task, right after the commit, so it happens even if the client has gone.
     pub async fn write<T, F>(&self, work: F) -> Result<T, AppError>

@@ -55,6 +55,15 @@ impl From<Session> for SessionResponse {
     }
 }
 
+/// The keys inside a blocking task (the database is ready once it runs).
+fn tokens_of(
+    tokens: &std::sync::OnceLock<crate::auth::token::TokenKeys>,
+) -> Result<&crate::auth::token::TokenKeys, AppError> {
+    tokens
+        .get()
+        .ok_or_else(|| AppError::unavailable("the database is not ready yet"))
+}
+
 fn no_store(body: SessionResponse) -> HttpResponse {
     HttpResponse::Ok()
         .insert_header(("cache-control", "no-store"))
@@ -104,7 +113,7 @@ pub async fn login(
     let tokens = state.tokens.clone();
     let session = state
         .db
-        .write(move |conn| sessions::start(conn, &tokens, user.id))
+        .write(move |conn| sessions::start(conn, tokens_of(&tokens)?, user.id))
         .await?;
     Ok(no_store(session.into()))
 }
@@ -137,7 +146,7 @@ pub async fn refresh_session(
     let tokens = state.tokens.clone();
     let session = state
         .db
-        .write(move |conn| sessions::refresh(conn, &tokens, &token))
+        .write(move |conn| sessions::refresh(conn, tokens_of(&tokens)?, &token))
         .await?;
     Ok(no_store(session.into()))
 }

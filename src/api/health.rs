@@ -52,7 +52,7 @@ pub async fn get_readiness(state: Data<AppState>) -> Result<HttpResponse, AppErr
         .db
         .run(|conn| {
             conn.batch_execute("SELECT 1")
-                .map_err(|_| AppError::Unavailable)
+                .map_err(|_| AppError::unavailable("the database did not answer"))
         })
         .await?;
     Ok(uncacheable(HealthResponse { status: "ready" }))

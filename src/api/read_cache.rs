@@ -5,9 +5,10 @@
 
 use std::future::Future;
 use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
 
 use actix_web::http::StatusCode;
-use actix_web::http::header::{self, HeaderValue};
+use actix_web::http::header::{self, HeaderName, HeaderValue};
 use actix_web::web::Bytes;
 use actix_web::{HttpMessage, HttpRequest, HttpResponse, HttpResponseBuilder};
 use base64::Engine;
@@ -200,15 +201,35 @@ fn coding_token(coding: Coding) -> Option<HeaderValue> {
 /// For responses meant for one signed-in caller: browsers may keep them but must revalidate.
 pub const PRIVATE: HeaderValue = HeaderValue::from_static("private, no-cache");
 
-/// Short-lived copies of anonymous responses, keyed by path and query.
+/// Short-lived copies of anonymous responses, keyed by path and query; and the last good copy
+/// of each, served while the database is unreachable.
 #[derive(Clone)]
 pub struct ReadCache {
     entries: TtlCache<String, Representation>,
+    last_good: Option<Arc<LastGood>>,
+    stale_if_error: Duration,
     cache_control: HeaderValue,
+}
+
+/// The last good copy of anonymous responses (with when it was made), bounded by the bytes
+/// of their bodies.
+type LastGood = quick_cache::sync::Cache<String, (Representation, Instant), BodyBytes>;
+
+/// Weighs a copy by its body, twice: once as it is, once for its encodings.
+#[derive(Clone)]
+struct BodyBytes;
+
+impl quick_cache::Weighter<String, (Representation, Instant)> for BodyBytes {
+    fn weight(&self, key: &String, value: &(Representation, Instant)) -> u64 {
+        (key.len() + 2 * value.0.0.identity.len()) as u64
+    }
 }
 
 impl ReadCache {
     pub fn new(entries: TtlCache<String, Representation>, config: &Config) -> Self {
+        let bytes = config.stale_cache_mb.saturating_mul(1024 * 1024);
+        let last_good = (bytes > 0 && config.stale_if_error_secs > 0)
+            .then(|| Arc::new(LastGood::with_weighter(10_000, bytes, BodyBytes)));
         // No `public`: a response to a request without Authorization is storable by shared
         // caches already (RFC 9111 3.5), and REDbot warns about the redundant directive.
         let cache_control = HeaderValue::from_str(&format!(
@@ -221,6 +242,8 @@ impl ReadCache {
         .unwrap_or_else(|_| HeaderValue::from_static("max-age=60"));
         Self {
             entries,
+            last_good,
+            stale_if_error: Duration::from_secs(u64::from(config.stale_if_error_secs)),
             cache_control,
         }
     }
@@ -236,8 +259,7 @@ impl ReadCache {
         T: Serialize,
         Fut: Future<Output = Result<Cached<T>, AppError>>,
     {
-        let representation = self.representation(req, compute).await?;
-        Ok(representation.respond(req, self.cache_control.clone(), &[]))
+        self.anonymous(req, compute, &[]).await
     }
 
     /// As `serve` for anonymous callers; a signed-in caller's view is computed for them
@@ -258,15 +280,17 @@ impl ReadCache {
                 Representation::new(&cached.value, cached.version, cached.last_modified)?;
             return Ok(representation.respond(req, PRIVATE, &["Authorization"]));
         }
-        let representation = self.representation(req, compute).await?;
-        Ok(representation.respond(req, self.cache_control.clone(), &["Authorization"]))
+        self.anonymous(req, compute, &["Authorization"]).await
     }
 
-    async fn representation<T, Fut>(
+    /// An anonymous read: from memory, computed, or, when the database is in trouble, the
+    /// last good copy (stale-if-error, RFC 5861), never older than `FOLIO_STALE_IF_ERROR_SECS`.
+    async fn anonymous<T, Fut>(
         &self,
         req: &HttpRequest,
         compute: Fut,
-    ) -> Result<Representation, AppError>
+        vary: &[&str],
+    ) -> Result<HttpResponse, AppError>
     where
         T: Serialize,
         Fut: Future<Output = Result<Cached<T>, AppError>>,
@@ -275,11 +299,48 @@ impl ReadCache {
             "" => req.path().to_owned(),
             query => format!("{}?{query}", req.path()),
         };
-        self.entries
-            .get_or_compute(key, || async {
+        let computed = self
+            .entries
+            .get_or_compute(key.clone(), || async {
                 let cached = compute.await?;
-                Representation::new(&cached.value, cached.version, cached.last_modified)
+                let representation =
+                    Representation::new(&cached.value, cached.version, cached.last_modified)?;
+                if let Some(last_good) = &self.last_good {
+                    last_good.insert(key.clone(), (representation.clone(), Instant::now()));
+                }
+                Ok::<_, AppError>(representation)
             })
-            .await
+            .await;
+        let error = match computed {
+            Ok(representation) => {
+                return Ok(representation.respond(req, self.cache_control.clone(), vary));
+            }
+            Err(error @ (AppError::Unavailable { .. } | AppError::Timeout)) => error,
+            Err(error) => return Err(error),
+        };
+        let stale = self
+            .last_good
+            .as_ref()
+            .and_then(|last_good| last_good.get(&key))
+            .filter(|(_, stored)| stored.elapsed() <= self.stale_if_error);
+        let Some((representation, stored)) = stale else {
+            return Err(error);
+        };
+        let mut response = representation.respond(req, self.cache_control.clone(), vary);
+        let age = stored.elapsed().as_secs();
+        let headers = response.headers_mut();
+        headers.insert(header::AGE, HeaderValue::from(age));
+        // RFC 9211: served from this cache, past its freshness, because the origin (the
+        // database) failed.
+        if let Ok(status) =
+            HeaderValue::from_str(&format!("Folio; hit; ttl=-{age}; detail=stale-if-error"))
+        {
+            headers.insert(HeaderName::from_static("cache-status"), status);
+        }
+        tracing::info!(
+            age_secs = age,
+            "served a stale copy: the database is unavailable"
+        );
+        Ok(response)
     }
 }

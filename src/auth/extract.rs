@@ -40,7 +40,7 @@ fn bearer_token(req: &HttpRequest) -> Option<Result<String, AppError>> {
 
 async fn authenticate(state: Option<Data<AppState>>, token: String) -> Result<Caller, AppError> {
     let state = state.ok_or_else(|| anyhow::anyhow!("AppState is not registered"))?;
-    let user_id = state.tokens.verify_access(&token)?;
+    let user_id = state.tokens()?.verify_access(&token)?;
     // Role and `disabled` come from the row, so demotion and disabling apply at once.
     let user = state
         .db

@@ -5,6 +5,8 @@ pub mod articles;
 mod conn;
 pub mod counters;
 mod fragments;
+pub mod health;
+mod pool;
 pub mod schema;
 pub mod tags;
 pub mod tokens;
@@ -14,11 +16,11 @@ use std::time::Duration;
 
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
-use diesel::r2d2::{self, CustomizeConnection, ManageConnection, R2D2Connection};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
 pub use conn::{DbConn, MultiBackend};
 pub use fragments::{id_in, in_subquery, row_after};
+pub use pool::{CONNECTION_LOST, ConnectionSettings, Pool, PoolOptions, PoolStats};
 
 // SQL lower(): ASCII-only on SQLite, so case-insensitive matching covers ASCII letters there.
 diesel::define_sql_function!(fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text);
@@ -72,141 +74,11 @@ impl DatabaseUrl {
         &self.target
     }
 
-    fn connect(&self) -> ConnectionResult<DbConn> {
+    pub(crate) fn connect(&self) -> ConnectionResult<DbConn> {
         match self.backend {
             Backend::Postgres => PgConnection::establish(&self.target).map(DbConn::Postgres),
             Backend::Sqlite => SqliteConnection::establish(&self.target).map(DbConn::Sqlite),
         }
-    }
-}
-
-/// Connects by scheme and reports the driver's own error (diesel's generic `establish` on a
-/// `MultiConnection` tries each backend in turn and hides why PostgreSQL failed).
-#[derive(Debug)]
-struct Manager(DatabaseUrl);
-
-impl ManageConnection for Manager {
-    type Connection = DbConn;
-    type Error = r2d2::Error;
-
-    fn connect(&self) -> Result<DbConn, r2d2::Error> {
-        self.0.connect().map_err(r2d2::Error::ConnectionError)
-    }
-
-    fn is_valid(&self, conn: &mut DbConn) -> Result<(), r2d2::Error> {
-        conn.ping().map_err(r2d2::Error::QueryError)
-    }
-
-    fn has_broken(&self, conn: &mut DbConn) -> bool {
-        conn.is_broken()
-    }
-}
-
-/// Per-connection SQLite settings. WAL is a property of the file and is set once in `migrate`;
-/// setting it here from several connections at once fails with "database is locked".
-#[derive(Debug)]
-struct SqliteSettings;
-
-impl CustomizeConnection<DbConn, r2d2::Error> for SqliteSettings {
-    fn on_acquire(&self, conn: &mut DbConn) -> Result<(), r2d2::Error> {
-        if let DbConn::Sqlite(c) = conn {
-            c.batch_execute(
-                // mmap spares a read() syscall per page on the read paths.
-                "PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL; \
-                 PRAGMA mmap_size = 268435456;",
-            )
-            .map_err(r2d2::Error::QueryError)?;
-        }
-        Ok(())
-    }
-}
-
-/// Pool sizing and timeouts.
-#[derive(Debug, Clone)]
-pub struct PoolOptions {
-    pub max_size: u32,
-    /// How long a request waits for a connection before it gets a 503.
-    pub acquire_timeout: Duration,
-}
-
-/// The connection pool. `run` (reads) and `write` are the only ways handlers reach the
-/// database.
-#[derive(Clone)]
-pub struct Pool {
-    inner: r2d2::Pool<Manager>,
-    pub backend: Backend,
-    /// SQLite has one writer at a time. Writers queue here, in order, instead of in SQLite's
-    /// busy handler, which sleeps and retries (up to 100 ms a time): under load that starved
-    /// writers behind readers and gave a 1 s p99 to 8 concurrent writers.
-    write_lane: Option<std::sync::Arc<tokio::sync::Mutex<()>>>,
-}
-
-impl Pool {
-    /// Builds the pool without waiting for the database, so the server can start (and report
-    /// not-ready) while the database is down.
-    pub fn new(url: &DatabaseUrl, options: &PoolOptions) -> Result<Self, AppError> {
-        let inner = r2d2::Pool::builder()
-            .max_size(options.max_size)
-            .min_idle(Some(1))
-            .connection_timeout(options.acquire_timeout)
-            // No ping before every checkout (a round trip per request on PostgreSQL): a
-            // connection that broke is detected by diesel when its query fails, and dropped.
-            .test_on_check_out(false)
-            .connection_customizer(Box::new(SqliteSettings))
-            .build_unchecked(Manager(url.clone()));
-        Ok(Self {
-            inner,
-            backend: url.backend,
-            write_lane: (url.backend == Backend::Sqlite).then(Default::default),
-        })
-    }
-
-    /// Checks out a connection, blocking at most the acquire timeout.
-    fn get(&self) -> Result<r2d2::PooledConnection<Manager>, AppError> {
-        self.inner.get().map_err(|e| {
-            tracing::warn!(error = %e, "database connection unavailable");
-            AppError::Unavailable
-        })
-    }
-
-    /// Runs blocking work that writes, after the writers queued before it on SQLite.
-    pub async fn write<T, F>(&self, work: F) -> Result<T, AppError>
-    where
-        F: FnOnce(&mut DbConn) -> Result<T, AppError> + Send + 'static,
-        T: Send + 'static,
-    {
-        let _turn = match &self.write_lane {
-            Some(lane) => Some(lane.lock().await),
-            None => None,
-        };
-        self.run(work).await
-    }
-
-    /// Runs database work on the calling thread, for code that is not on an async worker
-    /// (the background jobs).
-    pub fn run_blocking<T>(
-        &self,
-        work: impl FnOnce(&mut DbConn) -> Result<T, AppError>,
-    ) -> Result<T, AppError> {
-        let mut conn = self.get()?;
-        work(&mut conn)
-    }
-
-    /// Runs blocking database work on the blocking thread pool, never on an async worker.
-    pub async fn run<T, F>(&self, work: F) -> Result<T, AppError>
-    where
-        F: FnOnce(&mut DbConn) -> Result<T, AppError> + Send + 'static,
-        T: Send + 'static,
-    {
-        let pool = self.clone();
-        let span = tracing::Span::current();
-        actix_web::rt::task::spawn_blocking(move || {
-            let _entered = span.enter();
-            let mut conn = pool.get()?;
-            work(&mut conn)
-        })
-        .await
-        .map_err(|e| AppError::Internal(anyhow::anyhow!("blocking task failed: {e}")))?
     }
 }
 

@@ -33,7 +33,8 @@ impl Runner {
             .spawn(move || {
                 // Ends when the `Runner` (the sender) is dropped.
                 while let Err(RecvTimeoutError::Timeout) = stopped.recv_timeout(TICK) {
-                    if leadership.is_leader() {
+                    // Until the database is ready there is nothing to do, nor to log.
+                    if pool.health.not_ready().is_none() && leadership.is_leader() {
                         run_leader_jobs(&pool);
                     }
                 }

@@ -223,15 +223,35 @@ pub async fn spawn_app_with(
     prepare(&db);
     let mut settings = Config::for_tests(&db.url);
     config(&mut settings);
-    let app = folio::Application::build(settings).expect("app builds");
-    let base = format!("http://127.0.0.1:{}", app.port());
-    actix_web::rt::spawn(app.run_until_stopped());
+    let base = start(settings).await;
     TestApp {
         base,
         backend,
         db,
         client: TestClient::default(),
     }
+}
+
+/// Starts a server and waits until it is ready (the database is prepared in the background);
+/// returns its base URL.
+pub async fn start(settings: Config) -> String {
+    let app = folio::Application::build(settings).expect("app builds");
+    let base = format!("http://127.0.0.1:{}", app.port());
+    actix_web::rt::spawn(app.run_until_stopped());
+    wait_until_ready(&base).await;
+    base
+}
+
+pub async fn wait_until_ready(base: &str) {
+    let client = reqwest::Client::new();
+    for _ in 0..200 {
+        let ready = client.get(format!("{base}/readyz")).send().await;
+        if ready.is_ok_and(|r| r.status() == StatusCode::OK) {
+            return;
+        }
+        actix_web::rt::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    panic!("{base} never became ready");
 }
 
 /// A server on a database seeded with `articles` deterministic demo articles.

@@ -219,9 +219,7 @@ async fn tokens_survive_a_restart_without_a_configured_secret() {
         let app = spawn_empty(backend).await;
         let user = app.user(Role::Author).await;
 
-        let again = folio::Application::build(folio::Config::for_tests(&app.db.url)).unwrap();
-        let base = format!("http://127.0.0.1:{}", again.port());
-        actix_web::rt::spawn(again.run_until_stopped());
+        let base = crate::helpers::start(folio::Config::for_tests(&app.db.url)).await;
         let reply = app
             .client
             .get(format!("{base}/api/v1/me"))

@@ -1,0 +1,256 @@
+//! The connection pool, and the one way handlers and jobs reach the database: through the
+//! circuit breaker (`health`), with a short wait for a connection, reads retried on a fresh
+//! connection when theirs broke, and SQLite writers queued in order.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use diesel::connection::SimpleConnection;
+use diesel::r2d2::{self, CustomizeConnection, ManageConnection, R2D2Connection};
+
+use super::health::{Health, Refusal};
+use super::{Backend, DatabaseUrl, DbConn};
+use crate::error::AppError;
+
+/// What a request is told when its connection broke under it (a restart, a failover).
+pub const CONNECTION_LOST: &str = "the connection to the database was lost; retry";
+/// Tries a read gets when its connection breaks: a fresh connection usually works.
+const READ_ATTEMPTS: u32 = 3;
+
+/// Connects by scheme and reports the driver's own error (diesel's generic `establish` on a
+/// `MultiConnection` tries each backend in turn and hides why PostgreSQL failed).
+#[derive(Debug)]
+struct Manager(DatabaseUrl);
+
+impl ManageConnection for Manager {
+    type Connection = DbConn;
+    type Error = r2d2::Error;
+
+    fn connect(&self) -> Result<DbConn, r2d2::Error> {
+        self.0.connect().map_err(r2d2::Error::ConnectionError)
+    }
+
+    fn is_valid(&self, conn: &mut DbConn) -> Result<(), r2d2::Error> {
+        conn.ping().map_err(r2d2::Error::QueryError)
+    }
+
+    fn has_broken(&self, conn: &mut DbConn) -> bool {
+        conn.is_broken()
+    }
+}
+
+/// Settings each new connection gets.
+#[derive(Debug, Clone)]
+pub struct ConnectionSettings {
+    /// PostgreSQL `statement_timeout`, so a slow query cannot hold a connection for long
+    /// (0: none).
+    pub statement_timeout_ms: u64,
+    /// SQLite `synchronous`: `NORMAL` (a committed write survives a crash of Folio; a power
+    /// loss may lose the last ones) or `FULL` (it survives a power loss too, for an fsync
+    /// per commit).
+    pub sqlite_synchronous: &'static str,
+}
+
+impl CustomizeConnection<DbConn, r2d2::Error> for ConnectionSettings {
+    fn on_acquire(&self, conn: &mut DbConn) -> Result<(), r2d2::Error> {
+        let settings = match conn {
+            // WAL is a property of the file, set once by `migrate`: setting it here from
+            // several connections at once fails with "database is locked". mmap spares a
+            // read() syscall per page on the read paths.
+            DbConn::Sqlite(_) => format!(
+                "PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON; PRAGMA synchronous = {}; \
+                 PRAGMA mmap_size = 268435456;",
+                self.sqlite_synchronous
+            ),
+            DbConn::Postgres(_) => format!("SET statement_timeout = {}", self.statement_timeout_ms),
+        };
+        conn.batch_execute(&settings)
+            .map_err(r2d2::Error::QueryError)
+    }
+}
+
+/// Pool sizing and timeouts.
+#[derive(Debug, Clone)]
+pub struct PoolOptions {
+    pub max_size: u32,
+    /// How long a request waits for a connection before it gets a 503.
+    pub acquire_timeout: Duration,
+    /// The longest a request waits on the database in all (queued, then working); then it
+    /// is answered 503. The statement timeout stops the work itself on PostgreSQL.
+    pub deadline: Option<Duration>,
+    pub connection: ConnectionSettings,
+}
+
+/// What the pool holds now, for the metrics.
+#[derive(Debug, Clone, Copy)]
+pub struct PoolStats {
+    pub connections: u32,
+    pub idle: u32,
+    /// Requests waiting for a connection.
+    pub waiting: usize,
+}
+
+/// The connection pool and the database's health.
+#[derive(Clone)]
+pub struct Pool {
+    inner: r2d2::Pool<Manager>,
+    pub backend: Backend,
+    pub health: Arc<Health>,
+    waiting: Arc<AtomicUsize>,
+    deadline: Option<Duration>,
+    /// SQLite has one writer at a time. Writers queue here, in order, instead of in SQLite's
+    /// busy handler, which sleeps and retries (up to 100 ms a time): under load that starved
+    /// writers behind readers and gave a 1 s p99 to 8 concurrent writers.
+    write_lane: Option<Arc<tokio::sync::Mutex<()>>>,
+}
+
+impl Pool {
+    /// Builds the pool without waiting for the database, so the server can start (and report
+    /// not-ready) while the database is down.
+    pub fn new(url: &DatabaseUrl, options: &PoolOptions) -> Self {
+        let inner = r2d2::Pool::builder()
+            .max_size(options.max_size)
+            .min_idle(Some(1))
+            .connection_timeout(options.acquire_timeout)
+            // No ping before every checkout (a round trip per request on PostgreSQL): a
+            // connection that broke is detected by diesel when its query fails, and dropped.
+            .test_on_check_out(false)
+            .connection_customizer(Box::new(options.connection.clone()))
+            .build_unchecked(Manager(url.clone()));
+        Self {
+            inner,
+            backend: url.backend,
+            health: Arc::new(Health::new()),
+            waiting: Arc::default(),
+            deadline: options.deadline,
+            write_lane: (url.backend == Backend::Sqlite).then(Default::default),
+        }
+    }
+
+    pub fn stats(&self) -> PoolStats {
+        let state = self.inner.state();
+        PoolStats {
+            connections: state.connections,
+            idle: state.idle_connections,
+            waiting: self.waiting.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Checks out a connection, blocking at most the acquire timeout.
+    fn get(&self) -> Result<r2d2::PooledConnection<Manager>, AppError> {
+        self.waiting.fetch_add(1, Ordering::Relaxed);
+        let conn = self.inner.get();
+        self.waiting.fetch_sub(1, Ordering::Relaxed);
+        conn.map_err(|e| {
+            tracing::warn!(error = %e, "no database connection within the acquire timeout");
+            AppError::unavailable("the database did not answer in time; retry")
+        })
+    }
+
+    /// One try through the breaker: refused at once while it is open, and counted against it
+    /// when the database cannot be reached or does not answer in time.
+    fn attempt<T>(
+        &self,
+        work: impl FnOnce(&mut DbConn) -> Result<T, AppError>,
+    ) -> Result<T, AppError> {
+        let attempt = self.health.admit().map_err(|refusal| match refusal {
+            Refusal::NotReady(_) => AppError::unavailable("the database is not ready yet"),
+            Refusal::Open { retry_after } => AppError::Unavailable {
+                detail: "the database is unreachable; retry later",
+                retry_after_secs: retry_after.as_secs().max(1),
+            },
+        })?;
+        let result = self.get().and_then(|mut conn| work(&mut conn));
+        let unreachable = matches!(
+            result,
+            Err(AppError::Unavailable { .. } | AppError::Timeout)
+        );
+        self.health.record(attempt, !unreachable);
+        result
+    }
+
+    /// Runs blocking work that writes, after the writers queued before it on SQLite. A write
+    /// whose connection broke is not retried here: whether it committed is unknown.
+    pub async fn write<T, F>(&self, work: F) -> Result<T, AppError>
+    where
+        F: FnOnce(&mut DbConn) -> Result<T, AppError> + Send + 'static,
+        T: Send + 'static,
+    {
+        let write = async {
+            let _turn = match &self.write_lane {
+                Some(lane) => Some(lane.lock().await),
+                None => None,
+            };
+            self.blocking(move |pool| pool.attempt(work)).await
+        };
+        self.within_deadline(write).await
+    }
+
+    /// Runs blocking database work that reads, on the blocking thread pool (never on an async
+    /// worker). When the connection breaks under it, it runs again on a fresh one after a
+    /// short jittered pause, at most `READ_ATTEMPTS` times in all; each try counts against
+    /// the breaker, so a dead database opens it instead of drawing a storm of retries.
+    pub async fn run<T, F>(&self, work: F) -> Result<T, AppError>
+    where
+        F: Fn(&mut DbConn) -> Result<T, AppError> + Send + 'static,
+        T: Send + 'static,
+    {
+        let read = self.blocking(move |pool| {
+            let mut tries = 1;
+            loop {
+                match pool.attempt(&work) {
+                    Err(AppError::Unavailable { detail, .. })
+                        if detail == CONNECTION_LOST && tries < READ_ATTEMPTS =>
+                    {
+                        tracing::debug!(tries, "connection lost during a read; retrying");
+                        std::thread::sleep(Duration::from_millis(fastrand::u64(
+                            5..=25 * u64::from(tries),
+                        )));
+                        tries += 1;
+                    }
+                    other => return other,
+                }
+            }
+        });
+        self.within_deadline(read).await
+    }
+
+    /// The request's wait on the database, bounded by the deadline: past it the request gets
+    /// a 503 (the work it started finishes on its own, or stops at the statement timeout).
+    async fn within_deadline<T>(
+        &self,
+        work: impl std::future::Future<Output = Result<T, AppError>>,
+    ) -> Result<T, AppError> {
+        match self.deadline {
+            None => work.await,
+            Some(deadline) => actix_web::rt::time::timeout(deadline, work)
+                .await
+                .unwrap_or(Err(AppError::Timeout)),
+        }
+    }
+
+    /// Runs database work on the calling thread, for code that is not on an async worker
+    /// (the background jobs), through the breaker like any other.
+    pub fn run_blocking<T>(
+        &self,
+        work: impl FnOnce(&mut DbConn) -> Result<T, AppError>,
+    ) -> Result<T, AppError> {
+        self.attempt(work)
+    }
+
+    async fn blocking<T, F>(&self, work: F) -> Result<T, AppError>
+    where
+        F: FnOnce(&Pool) -> Result<T, AppError> + Send + 'static,
+        T: Send + 'static,
+    {
+        let pool = self.clone();
+        let span = tracing::Span::current();
+        actix_web::rt::task::spawn_blocking(move || {
+            let _entered = span.enter();
+            work(&pool)
+        })
+        .await
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("blocking task failed: {e}")))?
+    }
+}
