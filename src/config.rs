@@ -59,6 +59,16 @@ pub struct Config {
     #[arg(long, global = true, env = "FOLIO_SQLITE_SYNCHRONOUS", default_value = "normal", value_parser = ["normal", "full"])]
     pub sqlite_synchronous: String,
 
+    /// Milliseconds a SQLite statement waits for a lock another connection holds (another
+    /// process writing the file) before its request is answered 503.
+    #[arg(
+        long,
+        global = true,
+        env = "FOLIO_SQLITE_BUSY_TIMEOUT_MS",
+        default_value_t = 5000
+    )]
+    pub sqlite_busy_timeout_ms: u64,
+
     /// Milliseconds a request may wait on the database in all (for a connection, behind
     /// other writers, for its statements); then it is answered 503 (0: no limit).
     #[arg(
@@ -226,6 +236,52 @@ pub struct Config {
     )]
     pub login_limit_per_account: u32,
 
+    /// Proxies (CIDRs or addresses, comma-separated) whose `Forwarded` / `X-Forwarded-For`
+    /// headers say who the client is; from any other peer they are ignored.
+    #[arg(long, global = true, env = "FOLIO_TRUSTED_PROXIES", default_value = "")]
+    pub trusted_proxies: TrustedProxies,
+
+    /// Requests per minute per client address for anonymous reads (0: no limit).
+    #[arg(
+        long,
+        global = true,
+        env = "FOLIO_RATE_LIMIT_ANONYMOUS",
+        default_value_t = 6000
+    )]
+    pub rate_limit_anonymous: u32,
+
+    /// Requests per minute per user for signed-in reads (0: no limit).
+    #[arg(
+        long,
+        global = true,
+        env = "FOLIO_RATE_LIMIT_AUTHENTICATED",
+        default_value_t = 3000
+    )]
+    pub rate_limit_authenticated: u32,
+
+    /// Writes per minute per user, or per client address without a token (0: no limit).
+    #[arg(
+        long,
+        global = true,
+        env = "FOLIO_RATE_LIMIT_WRITES",
+        default_value_t = 600
+    )]
+    pub rate_limit_writes: u32,
+
+    /// Serve `GET /metrics` (Prometheus text) to anyone. Off by default: the metrics tell
+    /// an outsider a lot about the server.
+    #[arg(long, global = true, env = "FOLIO_METRICS", default_value_t = false)]
+    pub metrics: bool,
+
+    /// Serve `GET /metrics` to requests that carry `Authorization: Bearer <this token>`.
+    #[arg(
+        long,
+        global = true,
+        env = "FOLIO_METRICS_TOKEN",
+        hide_env_values = true
+    )]
+    pub metrics_token: Option<Secret>,
+
     /// Log filter, in tracing's EnvFilter syntax (`info`, `folio=debug,warn`).
     #[arg(long, global = true, env = "FOLIO_LOG", default_value = "info")]
     pub log: String,
@@ -247,6 +303,7 @@ impl Config {
             db_acquire_timeout_ms: 2000,
             db_statement_timeout_ms: 5000,
             sqlite_synchronous: "normal".into(),
+            sqlite_busy_timeout_ms: 5000,
             request_timeout_ms: 15_000,
             shutdown_timeout_secs: 10,
             cache_max_age: 60,
@@ -269,6 +326,12 @@ impl Config {
             admin_password: None,
             login_limit_per_address: 20,
             login_limit_per_account: 10,
+            trusted_proxies: TrustedProxies::default(),
+            rate_limit_anonymous: 0,
+            rate_limit_authenticated: 0,
+            rate_limit_writes: 0,
+            metrics: false,
+            metrics_token: None,
         }
     }
 
@@ -283,6 +346,35 @@ impl Config {
         } else {
             "NORMAL"
         }
+    }
+}
+
+/// Networks of proxies whose forwarding headers are believed.
+#[derive(Debug, Clone, Default)]
+pub struct TrustedProxies(Vec<ipnet::IpNet>);
+
+impl TrustedProxies {
+    pub fn contains(&self, address: std::net::IpAddr) -> bool {
+        let address = address.to_canonical();
+        self.0.iter().any(|net| net.contains(&address))
+    }
+}
+
+impl std::str::FromStr for TrustedProxies {
+    type Err = String;
+
+    /// `10.0.0.0/8, 192.168.1.7, ::1`: a plain address is a network of one.
+    fn from_str(s: &str) -> Result<Self, String> {
+        s.split(',')
+            .map(str::trim)
+            .filter(|item| !item.is_empty())
+            .map(|item| {
+                item.parse::<ipnet::IpNet>()
+                    .or_else(|_| item.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                    .map_err(|_| format!("{item:?} is neither an address nor a CIDR network"))
+            })
+            .collect::<Result<_, _>>()
+            .map(Self)
     }
 }
 

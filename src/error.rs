@@ -140,6 +140,11 @@ impl From<diesel::result::Error> for AppError {
                 tracing::warn!(error = info.message(), "deadlock");
                 Self::Contended
             }
+            // SQLite's busy timeout ran out: another connection holds the database.
+            Error::DatabaseError(_, ref info) if info.message().contains("database is locked") => {
+                tracing::warn!(error = info.message(), "database busy");
+                Self::unavailable("the database is busy; retry")
+            }
             Error::DatabaseError(_, ref info) if is_statement_timeout(info.message()) => {
                 tracing::warn!(error = info.message(), "statement timeout");
                 Self::Timeout

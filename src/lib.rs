@@ -11,6 +11,7 @@ pub mod db;
 pub mod error;
 pub mod jobs;
 pub mod limits;
+pub mod metrics;
 pub mod openapi;
 pub mod seed;
 pub mod server;

@@ -1,4 +1,5 @@
-//! Rate limits. Today: login attempts, per client address and per account.
+//! Rate limits: login attempts per client address and per account, and every route per
+//! client (`RouteLimiter`).
 
 use std::net::IpAddr;
 use std::num::NonZeroU32;
@@ -54,5 +55,128 @@ impl LoginLimiter {
             }
         }
         Ok(())
+    }
+}
+
+/// What a rate limit counts requests by.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum RateKey {
+    /// A signed-in user, whatever address they come from.
+    User(i64),
+    /// Anyone else, by client address.
+    Address(IpAddr),
+}
+
+/// Every limit of one instance.
+pub struct Limits {
+    pub login: LoginLimiter,
+    pub routes: RouteLimiter<RateKey>,
+}
+
+/// What a request counts against: reads without a token, reads with one, and writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RouteClass {
+    AnonymousRead,
+    AuthenticatedRead,
+    Write,
+}
+
+impl RouteClass {
+    /// The policy's name in the `RateLimit-Policy` and `RateLimit` headers.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::AnonymousRead => "anonymous",
+            Self::AuthenticatedRead => "authenticated",
+            Self::Write => "writes",
+        }
+    }
+}
+
+type StatefulLimiter<K> = RateLimiter<
+    K,
+    governor::state::keyed::DefaultKeyedStateStore<K>,
+    DefaultClock,
+    governor::middleware::StateInformationMiddleware,
+>;
+
+/// The state of a client's budget after a request (IETF draft-ietf-httpapi-ratelimit-headers).
+#[derive(Debug, Clone, Copy)]
+pub struct Budget {
+    pub class: RouteClass,
+    /// Requests allowed per minute.
+    pub quota: u32,
+    pub remaining: u32,
+    /// Seconds until the budget is whole again.
+    pub reset_secs: u64,
+}
+
+/// A request over its budget: when to try again.
+#[derive(Debug, Clone, Copy)]
+pub struct OverBudget {
+    pub class: RouteClass,
+    pub quota: u32,
+    pub retry_after_secs: u64,
+}
+
+/// Token buckets per client for every route: a minute's quota, refilled continuously. Keys
+/// are users for signed-in requests and client addresses for the others.
+pub struct RouteLimiter<K: std::hash::Hash + Eq + Clone> {
+    anonymous: Option<(u32, StatefulLimiter<K>)>,
+    authenticated: Option<(u32, StatefulLimiter<K>)>,
+    writes: Option<(u32, StatefulLimiter<K>)>,
+    clock: DefaultClock,
+}
+
+fn stateful<K: std::hash::Hash + Eq + Clone>(per_minute: u32) -> Option<(u32, StatefulLimiter<K>)> {
+    NonZeroU32::new(per_minute).map(|n| {
+        (
+            per_minute,
+            RateLimiter::keyed(Quota::per_minute(n))
+                .with_middleware::<governor::middleware::StateInformationMiddleware>(),
+        )
+    })
+}
+
+impl<K: std::hash::Hash + Eq + Clone> RouteLimiter<K> {
+    /// Quotas per minute; 0 turns a class off.
+    pub fn new(anonymous: u32, authenticated: u32, writes: u32) -> Self {
+        Self {
+            anonymous: stateful(anonymous),
+            authenticated: stateful(authenticated),
+            writes: stateful(writes),
+            clock: DefaultClock::default(),
+        }
+    }
+
+    /// Counts one request of `key` in `class`: `None` when that class is not limited.
+    pub fn check(&self, class: RouteClass, key: &K) -> Option<Result<Budget, OverBudget>> {
+        let (quota, limiter) = match class {
+            RouteClass::AnonymousRead => self.anonymous.as_ref(),
+            RouteClass::AuthenticatedRead => self.authenticated.as_ref(),
+            RouteClass::Write => self.writes.as_ref(),
+        }?;
+        let outcome = match limiter.check_key(key) {
+            Ok(state) => {
+                let remaining = state.remaining_burst_capacity();
+                // The bucket refills a token every 60/quota seconds.
+                let missing = u64::from(quota.saturating_sub(remaining));
+                Ok(Budget {
+                    class,
+                    quota: *quota,
+                    remaining,
+                    reset_secs: (missing * 60).div_ceil(u64::from(*quota)),
+                })
+            }
+            Err(not_until) => Err(OverBudget {
+                class,
+                quota: *quota,
+                retry_after_secs: not_until.wait_time_from(self.clock.now()).as_secs().max(1),
+            }),
+        };
+        // Forget idle keys now and then, so the map stays bounded.
+        if limiter.len() > 100_000 {
+            limiter.retain_recent();
+        }
+        Some(outcome)
     }
 }

@@ -38,10 +38,13 @@ impl utoipa::Modify for BearerScheme {
             .bearer_format("JWT")
             .description(Some("An access token from POST /api/v1/auth/login"))
             .build();
-        openapi
-            .components
-            .get_or_insert_with(Default::default)
-            .add_security_scheme("bearer", SecurityScheme::Http(scheme));
+        let metrics = HttpBuilder::new()
+            .scheme(HttpAuthScheme::Bearer)
+            .description(Some("The server's FOLIO_METRICS_TOKEN, for GET /metrics"))
+            .build();
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme("bearer", SecurityScheme::Http(scheme));
+        components.add_security_scheme("metrics_token", SecurityScheme::Http(metrics));
     }
 }
 
@@ -53,7 +56,70 @@ pub fn document() -> utoipa::openapi::OpenApi {
         .configure(crate::api::configure)
         .split_for_parts();
     doc.info.version = env!("CARGO_PKG_VERSION").to_owned();
+    add_operational_responses(&mut doc);
     doc
+}
+
+/// Paths that rate limits leave alone (`api::rate_limit`).
+const UNLIMITED: [&str; 3] = ["/healthz", "/readyz", "/metrics"];
+
+/// Every operation can answer 503 (the database unavailable, with `Retry-After`), and every
+/// limited one 429 (over the rate limit, with `Retry-After`, `RateLimit` and
+/// `RateLimit-Policy`): added here to all of them, so no handler can forget.
+fn add_operational_responses(doc: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::header::HeaderBuilder;
+    use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder, Type};
+
+    let header = |description: &str| {
+        HeaderBuilder::new()
+            .schema(Some(
+                utoipa::openapi::ObjectBuilder::new().schema_type(Type::String),
+            ))
+            .description(Some(description))
+            .build()
+    };
+    let problem = || {
+        ContentBuilder::new()
+            .schema(Some(Ref::from_schema_name("Problem")))
+            .build()
+    };
+    let unavailable = ResponseBuilder::new()
+        .description(
+            "The database is unavailable or not ready (a fast answer while the circuit breaker \
+             is open); retry after Retry-After",
+        )
+        .content("application/problem+json", problem())
+        .header("Retry-After", header("Seconds to wait before retrying"))
+        .build();
+    let limited = ResponseBuilder::new()
+        .description("Over this client's rate limit; retry after Retry-After")
+        .content("application/problem+json", problem())
+        .header("Retry-After", header("Seconds to wait before retrying"))
+        .header(
+            "RateLimit",
+            header("The budget left: `\"<policy>\";r=<remaining>;t=<seconds to reset>`"),
+        )
+        .header(
+            "RateLimit-Policy",
+            header("The quota: `\"<policy>\";q=<requests>;w=<window seconds>`"),
+        )
+        .build();
+    for (path, item) in doc.paths.paths.iter_mut() {
+        let operations = [
+            &mut item.get,
+            &mut item.post,
+            &mut item.put,
+            &mut item.patch,
+            &mut item.delete,
+        ];
+        for operation in operations.into_iter().flatten() {
+            let responses = &mut operation.responses.responses;
+            responses.insert("503".into(), unavailable.clone().into());
+            if !UNLIMITED.contains(&path.as_str()) {
+                responses.insert("429".into(), limited.clone().into());
+            }
+        }
+    }
 }
 
 /// The document as served and committed: utoipa's, plus the rules it cannot express.

@@ -13,13 +13,13 @@ use utoipa_swagger_ui::SwaggerUi;
 
 use crate::api::docs::{self, DocsCache};
 use crate::api::read_cache::ReadCache;
-use crate::api::{self, RouteTable, encoding, middleware::request_context, problem};
+use crate::api::{self, RouteTable, encoding, middleware::request_context, problem, rate_limit};
 use crate::auth::password::PasswordWorker;
 use crate::bootstrap;
 use crate::cache::{Generation, TtlCache};
 use crate::config::Config;
 use crate::db::{ConnectionSettings, DatabaseUrl, Pool, PoolOptions};
-use crate::limits::LoginLimiter;
+use crate::limits::{Limits, LoginLimiter, RouteLimiter};
 use crate::state::AppState;
 
 /// Largest JSON body accepted; more is a 413.
@@ -39,6 +39,7 @@ impl Application {
     pub fn build(config: Config) -> anyhow::Result<Self> {
         let url = DatabaseUrl::parse(&config.database_url).map_err(anyhow::Error::msg)?;
         bootstrap::check_config(&config)?;
+        crate::metrics::recorder();
         let pool = Pool::new(
             &url,
             &PoolOptions {
@@ -49,6 +50,7 @@ impl Application {
                 connection: ConnectionSettings {
                     statement_timeout_ms: config.db_statement_timeout_ms,
                     sqlite_synchronous: config.sqlite_synchronous(),
+                    sqlite_busy_timeout_ms: config.sqlite_busy_timeout_ms,
                 },
             },
         );
@@ -87,10 +89,17 @@ impl Application {
             generation,
             tokens,
             passwords: PasswordWorker::for_this_machine(),
-            login_limiter: Arc::new(LoginLimiter::new(
-                config.login_limit_per_address,
-                config.login_limit_per_account,
-            )),
+            limits: Arc::new(Limits {
+                login: LoginLimiter::new(
+                    config.login_limit_per_address,
+                    config.login_limit_per_account,
+                ),
+                routes: RouteLimiter::new(
+                    config.rate_limit_anonymous,
+                    config.rate_limit_authenticated,
+                    config.rate_limit_writes,
+                ),
+            }),
             config,
         };
         let listener = TcpListener::bind(state.config.bind)?;
@@ -120,6 +129,7 @@ impl Application {
                 // response but the ones settled earlier (read cache, documentation).
                 .wrap(from_fn(docs::serve_documentation))
                 .wrap(from_fn(encoding::encode_responses))
+                .wrap(from_fn(rate_limit::rate_limit))
                 .wrap(from_fn(request_context))
         })
         .shutdown_timeout(shutdown_timeout)

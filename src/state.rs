@@ -8,7 +8,7 @@ use crate::cache::{CountCache, Generation};
 use crate::config::Config;
 use crate::db::{DbConn, Pool};
 use crate::error::AppError;
-use crate::limits::LoginLimiter;
+use crate::limits::Limits;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -21,7 +21,7 @@ pub struct AppState {
     /// database is ready).
     pub tokens: Arc<OnceLock<TokenKeys>>,
     pub passwords: PasswordWorker,
-    pub login_limiter: Arc<LoginLimiter>,
+    pub limits: Arc<Limits>,
 }
 
 impl AppState {

@@ -98,18 +98,22 @@ pub async fn login(
 ) -> Result<HttpResponse, AppError> {
     let LoginRequest { email, password } = body.0;
     let email = email.trim().to_lowercase();
-    state
-        .login_limiter
-        .check(req.peer_addr().map(|a| a.ip()), &email)?;
+    let address = super::client::client_address(&req, &state.config.trusted_proxies);
+    if let Err(limited) = state.limits.login.check(address, &email) {
+        metrics::counter!("folio_logins_total", "outcome" => "limited").increment(1);
+        return Err(limited);
+    }
     let user = state
         .db
         .run(move |conn| Ok(db::users::find_by_email(conn, &email)?))
         .await?;
     let stored = user.as_ref().and_then(|u| u.password_hash.clone());
     let matches = state.passwords.verify(password, stored).await?;
-    let user = user
-        .filter(|u| matches && !u.disabled)
-        .ok_or(AppError::Unauthenticated)?;
+    let Some(user) = user.filter(|u| matches && !u.disabled) else {
+        metrics::counter!("folio_logins_total", "outcome" => "refused").increment(1);
+        return Err(AppError::Unauthenticated);
+    };
+    metrics::counter!("folio_logins_total", "outcome" => "success").increment(1);
     let tokens = state.tokens.clone();
     let session = state
         .db

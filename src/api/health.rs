@@ -1,8 +1,8 @@
-//! Liveness and readiness probes for load balancers and orchestrators.
+//! Liveness and readiness probes for load balancers and orchestrators, and the metrics.
 
 use actix_web::http::header;
 use actix_web::web::Data;
-use actix_web::{HttpResponse, get};
+use actix_web::{HttpRequest, HttpResponse, get};
 use diesel::connection::SimpleConnection;
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -56,4 +56,47 @@ pub async fn get_readiness(state: Data<AppState>) -> Result<HttpResponse, AppErr
         })
         .await?;
     Ok(uncacheable(HealthResponse { status: "ready" }))
+}
+
+/// Metrics in the Prometheus text format: HTTP requests by route, the database pool and
+/// circuit breaker, the read cache, rate limits, logins.
+///
+/// Off unless the server runs with `FOLIO_METRICS=true` (open to all) or
+/// `FOLIO_METRICS_TOKEN` (then send it as a bearer token).
+#[utoipa::path(
+    tag = "health",
+    operation_id = "get_metrics",
+    security((), ("metrics_token" = [])),
+    responses(
+        (status = 200, description = "The metrics", body = String, content_type = "text/plain; version=0.0.4"),
+        (status = 401, description = "The metrics token is missing or wrong", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Metrics are off on this server", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/metrics")]
+pub async fn get_metrics(
+    req: HttpRequest,
+    state: Data<AppState>,
+) -> Result<HttpResponse, AppError> {
+    let config = &state.config;
+    match &config.metrics_token {
+        Some(token) => {
+            let presented = crate::auth::extract::bearer_token(&req)
+                .and_then(Result::ok)
+                .unwrap_or_default();
+            // Compared in constant time, as a password would be.
+            let matches: bool =
+                subtle::ConstantTimeEq::ct_eq(presented.as_bytes(), token.expose().as_bytes())
+                    .into();
+            if !matches {
+                return Err(AppError::Unauthenticated);
+            }
+        }
+        None if config.metrics => {}
+        None => return Err(AppError::NotFound("route")),
+    }
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .content_type("text/plain; version=0.0.4; charset=utf-8")
+        .body(crate::metrics::render(&state.db)))
 }

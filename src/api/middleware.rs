@@ -47,11 +47,27 @@ pub async fn request_context(
         .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
     let path = req.path().to_owned();
     let span = tracing::info_span!("request", request.id = %request_id);
+    let active = metrics::gauge!("http_server_active_requests");
+    active.increment(1.0);
 
     let result = CURRENT_REQUEST_ID
         .scope(request_id.clone(), next.call(req).instrument(span.clone()))
         .await;
+    active.decrement(1.0);
     let mut response = result?;
+    let status = response.status().as_u16();
+    // The route template (`/api/v1/articles/{id}`), never the raw path: one series per route.
+    let route = response
+        .request()
+        .match_pattern()
+        .unwrap_or_else(|| "unmatched".to_owned());
+    metrics::histogram!(
+        "http_server_request_duration_seconds",
+        "http_request_method" => method.as_str().to_owned(),
+        "http_route" => route,
+        "http_response_status_code" => status.to_string(),
+    )
+    .record(started.elapsed().as_secs_f64());
 
     if let Ok(value) = HeaderValue::from_str(&request_id) {
         response.headers_mut().insert(REQUEST_ID, value);
@@ -60,7 +76,7 @@ pub async fn request_context(
         parent: &span,
         http.method = %method,
         http.path = %path,
-        http.status = response.status().as_u16(),
+        http.status = status,
         duration_ms = started.elapsed().as_secs_f64() * 1000.0,
         "request"
     );

@@ -4,12 +4,14 @@
 pub mod articles;
 pub mod auth;
 pub mod authors;
+pub mod client;
 pub mod docs;
 pub mod encoding;
 pub mod extract;
 pub mod health;
 pub mod middleware;
 pub mod problem;
+pub mod rate_limit;
 pub mod read_cache;
 pub mod tags;
 pub mod users;
@@ -34,6 +36,7 @@ pub const API_PREFIX: &str = "/api/v1";
 pub fn configure(cfg: &mut ServiceConfig<'_>) {
     cfg.service(health::get_health)
         .service(health::get_readiness)
+        .service(health::get_metrics)
         .service(
             scope::scope(API_PREFIX)
                 .service(articles::list_articles)

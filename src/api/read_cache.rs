@@ -299,9 +299,11 @@ impl ReadCache {
             "" => req.path().to_owned(),
             query => format!("{}?{query}", req.path()),
         };
+        let missed = std::cell::Cell::new(false);
         let computed = self
             .entries
             .get_or_compute(key.clone(), || async {
+                missed.set(true);
                 let cached = compute.await?;
                 let representation =
                     Representation::new(&cached.value, cached.version, cached.last_modified)?;
@@ -313,6 +315,9 @@ impl ReadCache {
             .await;
         let error = match computed {
             Ok(representation) => {
+                let result = if missed.get() { "miss" } else { "hit" };
+                metrics::counter!("folio_read_cache_requests_total", "result" => result)
+                    .increment(1);
                 return Ok(representation.respond(req, self.cache_control.clone(), vary));
             }
             Err(error @ (AppError::Unavailable { .. } | AppError::Timeout)) => error,

@@ -25,7 +25,7 @@ pub struct Caller {
 #[derive(Debug, Clone, Copy)]
 pub struct MaybeCaller(pub Option<Caller>);
 
-fn bearer_token(req: &HttpRequest) -> Option<Result<String, AppError>> {
+pub(crate) fn bearer_token(req: &HttpRequest) -> Option<Result<String, AppError>> {
     let value = req.headers().get(header::AUTHORIZATION)?;
     let token = value
         .to_str()

@@ -50,6 +50,8 @@ pub struct ConnectionSettings {
     /// loss may lose the last ones) or `FULL` (it survives a power loss too, for an fsync
     /// per commit).
     pub sqlite_synchronous: &'static str,
+    /// SQLite `busy_timeout`: how long a statement waits for another connection's lock.
+    pub sqlite_busy_timeout_ms: u64,
 }
 
 impl CustomizeConnection<DbConn, r2d2::Error> for ConnectionSettings {
@@ -59,9 +61,9 @@ impl CustomizeConnection<DbConn, r2d2::Error> for ConnectionSettings {
             // several connections at once fails with "database is locked". mmap spares a
             // read() syscall per page on the read paths.
             DbConn::Sqlite(_) => format!(
-                "PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON; PRAGMA synchronous = {}; \
+                "PRAGMA busy_timeout = {}; PRAGMA foreign_keys = ON; PRAGMA synchronous = {}; \
                  PRAGMA mmap_size = 268435456;",
-                self.sqlite_synchronous
+                self.sqlite_busy_timeout_ms, self.sqlite_synchronous
             ),
             DbConn::Postgres(_) => format!("SET statement_timeout = {}", self.statement_timeout_ms),
         };

@@ -207,6 +207,10 @@ impl Checked {
         Ok(self.bytes)
     }
 
+    pub async fn text(self) -> reqwest::Result<String> {
+        Ok(String::from_utf8_lossy(&self.bytes).into_owned())
+    }
+
     pub async fn json<T: serde::de::DeserializeOwned>(self) -> serde_json::Result<T> {
         serde_json::from_slice(&self.bytes)
     }

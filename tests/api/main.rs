@@ -18,6 +18,7 @@ mod http_caching;
 mod migrations;
 mod openapi;
 mod reads;
+mod resilience;
 mod roles;
 mod sessions;
 mod totals;

@@ -60,3 +60,21 @@ fn the_document_describes_every_read_endpoint() {
         assert!(params.contains(&name), "{name} is documented");
     }
 }
+
+#[test]
+fn every_operation_documents_503_and_every_limited_one_429_with_their_headers() {
+    let doc: serde_json::Value = serde_json::from_str(&folio::openapi::document_json()).unwrap();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, operation) in item.as_object().unwrap() {
+            let responses = &operation["responses"];
+            let unavailable = &responses["503"];
+            assert!(unavailable["headers"]["Retry-After"].is_object(), "{method} {path}");
+            if ["/healthz", "/readyz", "/metrics"].contains(&path.as_str()) {
+                continue;
+            }
+            for header in ["Retry-After", "RateLimit", "RateLimit-Policy"] {
+                assert!(responses["429"]["headers"][header].is_object(), "{method} {path}: {header}");
+            }
+        }
+    }
+}
