@@ -6,7 +6,7 @@
 //! The breaker opens after `FAILURES_TO_OPEN` consecutive failures (connections that cannot
 //! be had, connections that break, statements that time out; not ordinary query errors).
 //! While open, work is refused at once. After a cool-down one probe goes through (half-open):
-//! success closes the breaker, failure opens it again with twice the cool-down, up to a cap.
+//! success closes the breaker, failure opens it again with twice the cool-down, up to a cap (4 s), so recovery is never more than a few seconds behind the database.
 
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 /// Consecutive failures that open the breaker.
 const FAILURES_TO_OPEN: u32 = 5;
 const FIRST_COOL_DOWN: Duration = Duration::from_secs(1);
-const MAX_COOL_DOWN: Duration = Duration::from_secs(16);
+const MAX_COOL_DOWN: Duration = Duration::from_secs(4);
 
 /// The breaker's state, as `/readyz` and the metrics report it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -125,6 +125,19 @@ impl Health {
             State::HalfOpen { cool_down } => Err(Refusal::Open {
                 retry_after: cool_down,
             }),
+        }
+    }
+
+    /// An attempt that says nothing of the database's health (a pooled connection that broke
+    /// before the database came back, say): the breaker stays as it was, and a half-open
+    /// breaker lets the next probe through at once.
+    pub fn release(&self, attempt: Attempt) {
+        let mut inner = self.lock();
+        if let (true, State::HalfOpen { cool_down }) = (attempt.probe, &inner.state) {
+            inner.state = State::Open {
+                until: Instant::now(),
+                cool_down: *cool_down,
+            };
         }
     }
 

@@ -2,8 +2,8 @@
 //! circuit breaker (`health`), with a short wait for a connection, reads retried on a fresh
 //! connection when theirs broke, and SQLite writers queued in order.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use diesel::connection::SimpleConnection;
@@ -15,7 +15,8 @@ use crate::error::AppError;
 
 /// What a request is told when its connection broke under it (a restart, a failover).
 pub const CONNECTION_LOST: &str = "the connection to the database was lost; retry";
-/// Tries a read gets when its connection breaks: a fresh connection usually works.
+/// Tries a read gets when its connection breaks; the retries use new connections
+/// (`Pool::renew`).
 const READ_ATTEMPTS: u32 = 3;
 
 /// Connects by scheme and reports the driver's own error (diesel's generic `establish` on a
@@ -72,6 +73,24 @@ impl CustomizeConnection<DbConn, r2d2::Error> for ConnectionSettings {
     }
 }
 
+type Connections = Arc<r2d2::Pool<Manager>>;
+
+/// A pool of connections that are made when first needed, so the server can start (and
+/// report not-ready) while the database is down.
+fn connections(url: &DatabaseUrl, options: &PoolOptions) -> Connections {
+    Arc::new(
+        r2d2::Pool::builder()
+            .max_size(options.max_size)
+            .min_idle(Some(1))
+            .connection_timeout(options.acquire_timeout)
+            // No ping before every checkout (a round trip per request on PostgreSQL): a
+            // connection that broke shows when its query fails (`Pool::renew`).
+            .test_on_check_out(false)
+            .connection_customizer(Box::new(options.connection.clone()))
+            .build_unchecked(Manager(url.clone())),
+    )
+}
+
 /// Pool sizing and timeouts.
 #[derive(Debug, Clone)]
 pub struct PoolOptions {
@@ -96,7 +115,10 @@ pub struct PoolStats {
 /// The connection pool and the database's health.
 #[derive(Clone)]
 pub struct Pool {
-    inner: r2d2::Pool<Manager>,
+    /// The connections. Replaced whole when one is found broken (see `renew`).
+    connections: Arc<RwLock<Connections>>,
+    url: DatabaseUrl,
+    options: PoolOptions,
     pub backend: Backend,
     pub health: Arc<Health>,
     waiting: Arc<AtomicUsize>,
@@ -108,20 +130,12 @@ pub struct Pool {
 }
 
 impl Pool {
-    /// Builds the pool without waiting for the database, so the server can start (and report
-    /// not-ready) while the database is down.
+    /// Builds the pool without waiting for the database.
     pub fn new(url: &DatabaseUrl, options: &PoolOptions) -> Self {
-        let inner = r2d2::Pool::builder()
-            .max_size(options.max_size)
-            .min_idle(Some(1))
-            .connection_timeout(options.acquire_timeout)
-            // No ping before every checkout (a round trip per request on PostgreSQL): a
-            // connection that broke is detected by diesel when its query fails, and dropped.
-            .test_on_check_out(false)
-            .connection_customizer(Box::new(options.connection.clone()))
-            .build_unchecked(Manager(url.clone()));
         Self {
-            inner,
+            connections: Arc::new(RwLock::new(connections(url, options))),
+            url: url.clone(),
+            options: options.clone(),
             backend: url.backend,
             health: Arc::new(Health::new()),
             waiting: Arc::default(),
@@ -130,8 +144,31 @@ impl Pool {
         }
     }
 
+    fn current(&self) -> Connections {
+        self.connections
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Replaces the connections after one of `broken` broke: the database restarted or
+    /// failed over, so every idle connection is broken too, and diesel cannot tell (it sees
+    /// a PostgreSQL connection's failure only when a query fails on it). The old ones close
+    /// as they come back; new ones are made as needed.
+    fn renew(&self, broken: &Connections) {
+        let mut current = self
+            .connections
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        // Only the first to find the pool broken replaces it.
+        if Arc::ptr_eq(&current, broken) {
+            tracing::warn!("a database connection broke; opening new ones");
+            *current = connections(&self.url, &self.options);
+        }
+    }
+
     pub fn stats(&self) -> PoolStats {
-        let state = self.inner.state();
+        let state = self.current().state();
         PoolStats {
             connections: state.connections,
             idle: state.idle_connections,
@@ -140,9 +177,9 @@ impl Pool {
     }
 
     /// Checks out a connection, blocking at most the acquire timeout.
-    fn get(&self) -> Result<r2d2::PooledConnection<Manager>, AppError> {
+    fn get(&self, from: &Connections) -> Result<r2d2::PooledConnection<Manager>, AppError> {
         self.waiting.fetch_add(1, Ordering::Relaxed);
-        let conn = self.inner.get();
+        let conn = from.get();
         self.waiting.fetch_sub(1, Ordering::Relaxed);
         conn.map_err(|e| {
             tracing::warn!(error = %e, "no database connection within the acquire timeout");
@@ -151,7 +188,9 @@ impl Pool {
     }
 
     /// One try through the breaker: refused at once while it is open, and counted against it
-    /// when the database cannot be reached or does not answer in time.
+    /// when the database cannot be reached or does not answer in time. A connection that
+    /// broke before this request took it from the pool (the database restarted since) says
+    /// nothing of the database now: it counts for nothing, and the pool drops it.
     fn attempt<T>(
         &self,
         work: impl FnOnce(&mut DbConn) -> Result<T, AppError>,
@@ -163,12 +202,34 @@ impl Pool {
                 retry_after_secs: retry_after.as_secs().max(1),
             },
         })?;
-        let result = self.get().and_then(|mut conn| work(&mut conn));
-        let unreachable = matches!(
-            result,
-            Err(AppError::Unavailable { .. } | AppError::Timeout)
-        );
-        self.health.record(attempt, !unreachable);
+        let connections = self.current();
+        let result = self.get(&connections).and_then(|mut conn| work(&mut conn));
+        let failed = match &result {
+            Err(AppError::Unavailable { detail, .. }) if *detail == CONNECTION_LOST => {
+                self.renew(&connections);
+                self.health.release(attempt);
+                Some("connection_lost")
+            }
+            Err(AppError::Unavailable { .. }) => {
+                self.health.record(attempt, false);
+                Some("unavailable")
+            }
+            Err(AppError::Timeout) => {
+                self.health.record(attempt, false);
+                Some("timeout")
+            }
+            other => {
+                self.health.record(attempt, true);
+                match other {
+                    Err(AppError::Contended) => Some("contended"),
+                    Err(AppError::Internal(_)) => Some("internal"),
+                    _ => None,
+                }
+            }
+        };
+        if let Some(kind) = failed {
+            metrics::counter!("folio_db_errors_total", "kind" => kind).increment(1);
+        }
         result
     }
 
@@ -190,9 +251,10 @@ impl Pool {
     }
 
     /// Runs blocking database work that reads, on the blocking thread pool (never on an async
-    /// worker). When the connection breaks under it, it runs again on a fresh one after a
-    /// short jittered pause, at most `READ_ATTEMPTS` times in all; each try counts against
-    /// the breaker, so a dead database opens it instead of drawing a storm of retries.
+    /// worker). When the connection breaks under it, it runs again on a new one after a short
+    /// jittered pause, a few times at most; a database that is really gone gives no new
+    /// connection, which counts against the breaker, so it opens instead of drawing a storm
+    /// of retries.
     pub async fn run<T, F>(&self, work: F) -> Result<T, AppError>
     where
         F: Fn(&mut DbConn) -> Result<T, AppError> + Send + 'static,
@@ -206,9 +268,8 @@ impl Pool {
                         if detail == CONNECTION_LOST && tries < READ_ATTEMPTS =>
                     {
                         tracing::debug!(tries, "connection lost during a read; retrying");
-                        std::thread::sleep(Duration::from_millis(fastrand::u64(
-                            5..=25 * u64::from(tries),
-                        )));
+                        // A moment's jitter: the next connection is likely fine already.
+                        std::thread::sleep(Duration::from_millis(fastrand::u64(1..=5)));
                         tries += 1;
                     }
                     other => return other,

@@ -9,6 +9,7 @@ mod leader;
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::time::Duration;
 
+use crate::db::health::BreakerState;
 use crate::db::{DatabaseUrl, Pool};
 use crate::service;
 
@@ -33,8 +34,11 @@ impl Runner {
             .spawn(move || {
                 // Ends when the `Runner` (the sender) is dropped.
                 while let Err(RecvTimeoutError::Timeout) = stopped.recv_timeout(TICK) {
-                    // Until the database is ready there is nothing to do, nor to log.
-                    if pool.health.not_ready().is_none() && leadership.is_leader() {
+                    // Until the database is ready, and while the breaker keeps requests off it,
+                    // there is nothing to do, nor to log.
+                    let usable = pool.health.not_ready().is_none()
+                        && pool.health.state() == BreakerState::Closed;
+                    if usable && leadership.is_leader() {
                         run_leader_jobs(&pool);
                     }
                 }

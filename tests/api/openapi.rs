@@ -68,12 +68,18 @@ fn every_operation_documents_503_and_every_limited_one_429_with_their_headers() 
         for (method, operation) in item.as_object().unwrap() {
             let responses = &operation["responses"];
             let unavailable = &responses["503"];
-            assert!(unavailable["headers"]["Retry-After"].is_object(), "{method} {path}");
+            assert!(
+                unavailable["headers"]["Retry-After"].is_object(),
+                "{method} {path}"
+            );
             if ["/healthz", "/readyz", "/metrics"].contains(&path.as_str()) {
                 continue;
             }
             for header in ["Retry-After", "RateLimit", "RateLimit-Policy"] {
-                assert!(responses["429"]["headers"][header].is_object(), "{method} {path}: {header}");
+                assert!(
+                    responses["429"]["headers"][header].is_object(),
+                    "{method} {path}: {header}"
+                );
             }
         }
     }
