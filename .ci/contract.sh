@@ -99,14 +99,17 @@ fi
 # rule the document can only state in prose:
 #  - GET /api/v1/articles: `page` and `cursor` are mutually exclusive (400 otherwise), and a cursor
 #    is an opaque token that only the server issues, for one sort order: a case with a cursor gets
-#    a real one for its sort, and loses its `page`. `published_before` must be later than
+#    a real one for its sort, and loses its `page`. `page × limit` may be at most FOLIO_MAX_OFFSET
+#    (10,000): a deeper page becomes the deepest allowed. `published_before` must be later than
 #    `published_after`: a case with both gets them in order.
 #  - PATCH/PUT/DELETE with `If-Match`: the ETag is a token only the server issues: a case gets the
 #    resource's current one (428 without it and 412 for a stale one are covered by the negative
 #    cases and the Rust tests).
 #  - Ids of other resources in a body or query (`author_id`, `reassign_to`) must name an existing
 #    user: a case that sends one gets the admin's id.
-#  - A "scheduled" article needs a `published_at` in the future: a case gets one a day ahead.
+#  - A "scheduled" article needs a `published_at` in the future: a case gets one a day ahead; a
+#    "published" one needs one that has come: a case with a future one gets a minute ago. A PATCH
+#    without `status` keeps the article's current one, read from the server.
 #  - PATCH /api/v1/me: `current_password` must be the real one: a case that sends it gets it, and
 #    its new `password` is that same password, so that later cases still know it.
 #  - The run's admin stays the only admin (a case that creates or promotes a user to admin makes it
@@ -127,6 +130,7 @@ TOKEN = os.environ.get("FOLIO_CONTRACT_TOKEN")
 ADMIN_ID = int(os.environ.get("FOLIO_CONTRACT_ADMIN_ID") or 0) or None
 ADMIN_PASSWORD = os.environ.get("FOLIO_CONTRACT_ADMIN_PASSWORD")
 SORTS = ("-published_at", "published_at", "-updated_at", "title")
+MAX_OFFSET = 10_000  # FOLIO_MAX_OFFSET's default: page × limit beyond it is a 400
 _cursors = {}
 
 
@@ -157,6 +161,9 @@ def _article_list_query(query):
         else:
             query["cursor"] = cursor
         query.pop("page", None)
+    page, limit = query.get("page"), query.get("limit") or 20
+    if isinstance(page, int) and isinstance(limit, int) and limit > 0 and page * limit > MAX_OFFSET:
+        query["page"] = max(1, MAX_OFFSET // limit)
     after, before = _instant(query.get("published_after")), _instant(query.get("published_before"))
     if after is not None and before is not None and not before > after:
         if after == before:
@@ -171,6 +178,18 @@ def _current_etag(case):
             return resp.headers.get("ETag")
     except (urllib.error.URLError, ValueError):
         return None  # no such resource: the request's own answer (404) is what is tested
+
+
+def _status_after(case, body):
+    """The status an article will have: the body's, or (a PATCH without one) its current one."""
+    status = body.get("status")
+    if status is None and case.method.upper() == "PATCH":
+        try:
+            with _get(case.formatted_path) as resp:
+                status = json.load(resp).get("status")
+        except (urllib.error.URLError, ValueError):
+            return None
+    return status
 
 
 @schemathesis.hook
@@ -196,10 +215,14 @@ def before_call(ctx, case, kwargs):
         if query and query.get("reassign_to") is not None and path == "/api/v1/users/{id}":
             query["reassign_to"] = ADMIN_ID
 
-    if body is not None and path.startswith("/api/v1/articles") and body.get("status") == "scheduled":
+    if body is not None and path.startswith("/api/v1/articles"):
+        status = _status_after(case, body)
         at = _instant(body.get("published_at"))
-        if at is None or at.tzinfo is None or at <= datetime.now(timezone.utc) + timedelta(minutes=5):
-            body["published_at"] = (datetime.now(timezone.utc) + timedelta(days=1)).isoformat()
+        now = datetime.now(timezone.utc)
+        if status == "scheduled" and (at is None or at.tzinfo is None or at <= now + timedelta(minutes=5)):
+            body["published_at"] = (now + timedelta(days=1)).isoformat()
+        if status == "published" and at is not None and at.tzinfo is not None and at > now:
+            body["published_at"] = (now - timedelta(minutes=1)).isoformat()
 
     if body is not None and ADMIN_PASSWORD is not None and method == "PATCH" and path == "/api/v1/me":
         if isinstance(body.get("current_password"), str):

@@ -206,6 +206,26 @@ pub struct Config {
     #[arg(long, global = true, env = "FOLIO_JWT_ISSUER", default_value = "folio")]
     pub jwt_issuer: String,
 
+    /// Origins whose browser apps may call the API: exact origins
+    /// (`https://blog.example,http://localhost:5173`), `*` for any, or empty for none.
+    #[arg(long, global = true, env = "FOLIO_CORS_ORIGINS", default_value = "*")]
+    pub cors_origins: CorsOrigins,
+
+    /// URLs per sitemap file; past it, `/sitemap.xml` is an index of numbered files
+    /// (the protocol's maximum, 50,000, by default).
+    #[arg(long, global = true, env = "FOLIO_SITEMAP_LIMIT", default_value_t = 50_000,
+          value_parser = clap::value_parser!(u32).range(1..=50_000))]
+    pub sitemap_limit: u32,
+
+    /// Seconds a draft preview link works.
+    #[arg(
+        long,
+        global = true,
+        env = "FOLIO_PREVIEW_TTL_SECS",
+        default_value_t = 86_400
+    )]
+    pub preview_ttl_secs: u64,
+
     /// With FOLIO_ADMIN_PASSWORD: the admin created at start when the database has none.
     #[arg(long, global = true, env = "FOLIO_ADMIN_EMAIL")]
     pub admin_email: Option<String>,
@@ -322,6 +342,9 @@ impl Config {
             access_token_ttl_secs: 900,
             refresh_token_ttl_days: 30,
             jwt_issuer: "folio".into(),
+            preview_ttl_secs: 86_400,
+            cors_origins: CorsOrigins::Any,
+            sitemap_limit: 50_000,
             admin_email: None,
             admin_password: None,
             login_limit_per_address: 20,
@@ -378,6 +401,49 @@ impl std::str::FromStr for TrustedProxies {
     }
 }
 
+/// Which origins may call the API from a browser.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CorsOrigins {
+    Any,
+    /// Exact origins (`scheme://host[:port]`, lower case); none when empty.
+    Only(Vec<String>),
+}
+
+impl std::str::FromStr for CorsOrigins {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        if s.trim() == "*" {
+            return Ok(Self::Any);
+        }
+        s.split(',')
+            .map(str::trim)
+            .filter(|item| !item.is_empty())
+            .map(origin)
+            .collect::<Result<_, _>>()
+            .map(Self::Only)
+    }
+}
+
+/// `item` as an origin as browsers send it: `http(s)://host[:port]`, nothing after.
+fn origin(item: &str) -> Result<String, String> {
+    let bad =
+        || format!("{item:?} is not an origin like https://blog.example or http://localhost:3000");
+    let uri: actix_web::http::Uri = item.parse().map_err(|_| bad())?;
+    let scheme = uri.scheme_str().filter(|s| matches!(*s, "http" | "https"));
+    match (scheme, uri.authority()) {
+        (Some(scheme), Some(authority))
+            if uri.path() == "/"
+                && !item.ends_with('/')
+                && uri.query().is_none()
+                && !authority.as_str().contains('@') =>
+        {
+            Ok(format!("{scheme}://{authority}").to_lowercase())
+        }
+        _ => Err(bad()),
+    }
+}
+
 /// A value that must not show up in logs or `Debug` output.
 #[derive(Clone)]
 pub struct Secret(String);
@@ -405,5 +471,33 @@ impl From<&str> for Secret {
 impl std::fmt::Debug for Secret {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("Secret(***)")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cors_origins_are_exact_origins_or_a_wildcard() {
+        assert_eq!("*".parse::<CorsOrigins>(), Ok(CorsOrigins::Any));
+        assert_eq!(
+            " https://Blog.example , http://localhost:3000".parse::<CorsOrigins>(),
+            Ok(CorsOrigins::Only(vec![
+                "https://blog.example".into(),
+                "http://localhost:3000".into()
+            ]))
+        );
+        assert_eq!("".parse::<CorsOrigins>(), Ok(CorsOrigins::Only(vec![])));
+        for bad in [
+            "blog.example",
+            "https://blog.example/",
+            "https://blog.example/app",
+            "ftp://blog.example",
+            "https://blog.example?x=1",
+            "https://user@blog.example",
+        ] {
+            assert!(bad.parse::<CorsOrigins>().is_err(), "{bad} was accepted");
+        }
     }
 }

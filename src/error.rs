@@ -34,6 +34,9 @@ pub enum AppError {
     Unauthenticated,
     #[error("not allowed")]
     Forbidden,
+    /// 403 to a CORS preflight the configured origins, methods or headers do not allow.
+    #[error("cross-origin request refused: {0}")]
+    CrossOriginRefused(String),
     #[error("{0} not found")]
     NotFound(&'static str),
     #[error("{method} is not allowed here")]

@@ -2,6 +2,7 @@
 //! in `api::configure`.
 
 use actix_web::App;
+use serde_json::{Map, Value, json};
 use utoipa::OpenApi;
 use utoipa_actix_web::AppExt;
 
@@ -22,6 +23,8 @@ use utoipa_actix_web::AppExt;
         (name = "auth", description = "Sign in, refresh and sign out"),
         (name = "users", description = "User management (admin)"),
         (name = "me", description = "Your own profile"),
+        (name = "site", description = "The site: its description and its frontend's URL templates"),
+        (name = "feeds", description = "RSS, Atom and JSON Feed of the newest articles, and the sitemap"),
         (name = "health", description = "Liveness and readiness probes"),
     )
 )]
@@ -123,7 +126,7 @@ fn add_operational_responses(doc: &mut utoipa::openapi::OpenApi) {
 }
 
 /// The document as served and committed: utoipa's, plus the rules it cannot express.
-pub fn document_value() -> serde_json::Value {
+pub fn document_value() -> Value {
     let mut json = serde_json::to_value(document()).unwrap_or_default();
     // PATCH /me needs `current_password` whenever it sets `password`.
     if let Some(schema) = json
@@ -132,14 +135,177 @@ pub fn document_value() -> serde_json::Value {
     {
         schema.insert(
             "if".into(),
-            serde_json::json!({"required": ["password"], "properties": {"password": {"type": "string"}}}),
+            json!({"required": ["password"], "properties": {"password": {"type": "string"}}}),
         );
         schema.insert(
             "then".into(),
-            serde_json::json!({"required": ["current_password"], "properties": {"current_password": {"type": "string"}}}),
+            json!({"required": ["current_password"], "properties": {"current_password": {"type": "string"}}}),
         );
     }
+    refuse_nul_in_requests(&mut json);
+    describe_field_selections(&mut json);
     json
+}
+
+/// Request texts never contain U+0000: PostgreSQL cannot store it, so Folio refuses it on
+/// every backend (422). Said once here for every string a request body carries.
+fn refuse_nul_in_requests(doc: &mut Value) {
+    fn is_string(schema: &Value) -> bool {
+        match &schema["type"] {
+            Value::String(kind) => kind == "string",
+            Value::Array(kinds) => kinds.iter().any(|k| k == "string"),
+            _ => false,
+        }
+    }
+    let Some(schemas) = doc
+        .pointer_mut("/components/schemas")
+        .and_then(Value::as_object_mut)
+    else {
+        return;
+    };
+    // Request properties, and the named schemas they use (such as `TagName`).
+    let mut texts: Vec<(String, Option<String>)> = Vec::new();
+    for (name, schema) in schemas.iter().filter(|(name, _)| name.ends_with("Request")) {
+        for (property, value) in schema["properties"].as_object().into_iter().flatten() {
+            texts.push((name.clone(), Some(property.clone())));
+            for used in [value, &value["items"]].into_iter().filter_map(schema_name) {
+                texts.push((used, None));
+            }
+        }
+    }
+    for (name, property) in texts {
+        let Some(schema) = schemas.get_mut(&name) else {
+            continue;
+        };
+        let schema = match property {
+            Some(property) => schema
+                .get_mut("properties")
+                .and_then(|properties| properties.get_mut(&property)),
+            None => Some(schema),
+        };
+        let Some(schema) = schema else {
+            continue;
+        };
+        let text = if is_string(schema) {
+            schema.as_object_mut()
+        } else {
+            schema
+                .get_mut("items")
+                .filter(|items| is_string(items))
+                .and_then(Value::as_object_mut)
+        };
+        if let Some(text) = text {
+            text.insert(
+                "not".into(),
+                json!({"type": "string", "pattern": "\\u0000"}),
+            );
+        }
+    }
+}
+
+/// With `fields`, a response has only the fields asked for (and `id`): each operation that
+/// takes it answers `anyOf` the whole schema and a `…Selection` of it, whose properties are
+/// the same but optional.
+fn describe_field_selections(doc: &mut Value) {
+    let mut selections: Vec<(String, Value)> = Vec::new();
+    let snapshot = doc.clone();
+    let Some(paths) = doc.get_mut("paths").and_then(Value::as_object_mut) else {
+        return;
+    };
+    for operation in paths
+        .values_mut()
+        .filter_map(|item| item.get_mut("get"))
+        .filter(|op| {
+            op["parameters"]
+                .as_array()
+                .is_some_and(|params| params.iter().any(|p| p["name"] == "fields"))
+        })
+    {
+        let Some(schema) = operation.pointer_mut("/responses/200/content/application~1json/schema")
+        else {
+            continue;
+        };
+        let Some(whole) = schema_name(schema) else {
+            continue;
+        };
+        let selection = format!("{whole}Selection");
+        let whole_schema = snapshot
+            .pointer(&format!("/components/schemas/{whole}"))
+            .cloned()
+            .unwrap_or_default();
+        let selected = match whole_schema
+            .pointer("/properties/data/items")
+            .and_then(schema_name)
+        {
+            // A list: `meta` as it is, each item a selection.
+            Some(item) => {
+                let item_selection = format!("{item}Selection");
+                selections.push((item_selection.clone(), partial(&snapshot, &item)));
+                let mut list = whole_schema.clone();
+                if let Some(items) = list.pointer_mut("/properties/data/items") {
+                    *items = reference(&item_selection);
+                }
+                if let Some(list) = list.as_object_mut() {
+                    let description = format!(
+                        "{} With `fields`: each item has only the fields named, and `id`.",
+                        whole_schema
+                            .get("description")
+                            .and_then(Value::as_str)
+                            .unwrap_or_default()
+                    );
+                    list.insert("description".into(), json!(description));
+                }
+                list
+            }
+            None => partial(&snapshot, &whole),
+        };
+        selections.push((selection.clone(), selected));
+        *schema = json!({"anyOf": [reference(&whole), reference(&selection)]});
+    }
+    if let Some(schemas) = doc
+        .pointer_mut("/components/schemas")
+        .and_then(Value::as_object_mut)
+    {
+        schemas.extend(selections);
+    }
+}
+
+fn schema_name(schema: &Value) -> Option<String> {
+    schema["$ref"]
+        .as_str()
+        .and_then(|r| r.strip_prefix("#/components/schemas/"))
+        .map(str::to_owned)
+}
+
+fn reference(name: &str) -> Value {
+    json!({"$ref": format!("#/components/schemas/{name}")})
+}
+
+/// `name`'s properties (through `allOf`), all optional but `id`.
+fn partial(doc: &Value, name: &str) -> Value {
+    fn collect(doc: &Value, schema: &Value, into: &mut Map<String, Value>) {
+        if let Some(name) = schema_name(schema) {
+            if let Some(named) = doc.pointer(&format!("/components/schemas/{name}")) {
+                collect(doc, named, into);
+            }
+            return;
+        }
+        for part in schema["allOf"].as_array().into_iter().flatten() {
+            collect(doc, part, into);
+        }
+        if let Some(properties) = schema["properties"].as_object() {
+            into.extend(properties.clone());
+        }
+    }
+    let mut properties = Map::new();
+    collect(doc, &reference(name), &mut properties);
+    json!({
+        "type": "object",
+        "description": format!("{name} with only the fields named in `fields`, and `id`."),
+        "required": ["id"],
+        "properties": properties,
+        "additionalProperties": false,
+    })
 }
 
 /// The document as committed in `openapi/openapi.json`.

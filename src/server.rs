@@ -13,7 +13,9 @@ use utoipa_swagger_ui::SwaggerUi;
 
 use crate::api::docs::{self, DocsCache};
 use crate::api::read_cache::ReadCache;
-use crate::api::{self, RouteTable, encoding, middleware::request_context, problem, rate_limit};
+use crate::api::{
+    self, RouteTable, cors, encoding, middleware::request_context, problem, rate_limit,
+};
 use crate::auth::password::PasswordWorker;
 use crate::bootstrap;
 use crate::cache::{Generation, TtlCache};
@@ -106,6 +108,7 @@ impl Application {
         let port = listener.local_addr()?.port();
         let workers = state.config.workers;
         let shutdown_timeout = state.config.shutdown_timeout_secs;
+        let cors_origins = state.config.cors_origins.clone();
         let state = Data::new(state);
         let mut server = HttpServer::new(move || {
             App::new()
@@ -130,6 +133,10 @@ impl Application {
                 .wrap(from_fn(docs::serve_documentation))
                 .wrap(from_fn(encoding::encode_responses))
                 .wrap(from_fn(rate_limit::rate_limit))
+                // Outside the rate limit: preflights are not counted, and a 429 carries the
+                // CORS headers a browser app needs to read it.
+                .wrap(cors::policy(&cors_origins))
+                .wrap(from_fn(cors::refusals_as_problems))
                 .wrap(from_fn(request_context))
         })
         .shutdown_timeout(shutdown_timeout)

@@ -55,15 +55,6 @@ impl From<Session> for SessionResponse {
     }
 }
 
-/// The keys inside a blocking task (the database is ready once it runs).
-fn tokens_of(
-    tokens: &std::sync::OnceLock<crate::auth::token::TokenKeys>,
-) -> Result<&crate::auth::token::TokenKeys, AppError> {
-    tokens
-        .get()
-        .ok_or_else(|| AppError::unavailable("the database is not ready yet"))
-}
-
 fn no_store(body: SessionResponse) -> HttpResponse {
     HttpResponse::Ok()
         .insert_header(("cache-control", "no-store"))
@@ -114,10 +105,10 @@ pub async fn login(
         return Err(AppError::Unauthenticated);
     };
     metrics::counter!("folio_logins_total", "outcome" => "success").increment(1);
-    let tokens = state.tokens.clone();
+    let keys = state.clone();
     let session = state
         .db
-        .write(move |conn| sessions::start(conn, tokens_of(&tokens)?, user.id))
+        .write(move |conn| sessions::start(conn, keys.tokens()?, user.id))
         .await?;
     Ok(no_store(session.into()))
 }
@@ -147,10 +138,10 @@ pub async fn refresh_session(
     body: JsonBody<RefreshRequest>,
 ) -> Result<HttpResponse, AppError> {
     let token = body.0.refresh_token;
-    let tokens = state.tokens.clone();
+    let keys = state.clone();
     let session = state
         .db
-        .write(move |conn| sessions::refresh(conn, tokens_of(&tokens)?, &token))
+        .write(move |conn| sessions::refresh(conn, keys.tokens()?, &token))
         .await?;
     Ok(no_store(session.into()))
 }

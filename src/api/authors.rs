@@ -2,10 +2,11 @@
 
 use actix_web::web::{Data, Path};
 use actix_web::{HttpRequest, HttpResponse, get};
-use serde::Serialize;
-use utoipa::ToSchema;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 
 use super::extract::QueryParams;
+use super::fields::FieldSelection;
 use super::problem::Problem;
 use super::read_cache::{Cached, ReadCache};
 use super::{PageMeta, PageQuery};
@@ -39,6 +40,44 @@ impl From<Author> for AuthorResponse {
     }
 }
 
+/// A top-level field of a author (`fields`).
+#[derive(Debug, Clone, Copy, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum AuthorField {
+    Id,
+    Slug,
+    Name,
+    Bio,
+    Avatar,
+    ArticleCount,
+}
+
+/// Page number, size and fields of a list of authors.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct AuthorListQuery {
+    /// Page size.
+    #[param(minimum = 1, maximum = 100, default = 20)]
+    pub limit: Option<i64>,
+    /// 1-based page number.
+    #[param(minimum = 1, default = 1)]
+    pub page: Option<i64>,
+    /// Comma-separated fields each item keeps (`id` always stays); all of them without it.
+    #[param(inline, value_type = Option<Vec<AuthorField>>, min_items = 1, style = Form, explode = false)]
+    pub fields: Option<String>,
+}
+
+/// Which fields a single read answers with.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct AuthorFieldsQuery {
+    /// Comma-separated fields to answer with (`id` always stays); all of them without it.
+    #[param(inline, value_type = Option<Vec<AuthorField>>, min_items = 1, style = Form, explode = false)]
+    pub fields: Option<String>,
+}
+
 /// A page of authors.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct AuthorListResponse {
@@ -60,7 +99,7 @@ impl From<Page<Author>> for AuthorListResponse {
     tag = "authors",
     operation_id = "list_authors",
     security(()),
-    params(PageQuery),
+    params(AuthorListQuery),
     responses(
         (status = 200, description = "A page of authors", body = AuthorListResponse),
         (status = 304, description = "Unchanged since the ETag in If-None-Match"),
@@ -73,9 +112,15 @@ pub async fn list_authors(
     req: HttpRequest,
     state: Data<AppState>,
     cache: Data<ReadCache>,
-    params: QueryParams<PageQuery>,
+    params: QueryParams<AuthorListQuery>,
 ) -> Result<HttpResponse, AppError> {
-    let page = params.into_inner().into_page()?;
+    let params = params.into_inner();
+    let fields = FieldSelection::parse::<AuthorField>(params.fields.as_deref())?;
+    let page = PageQuery {
+        limit: params.limit,
+        page: params.page,
+    }
+    .into_page()?;
     let authors = state.db.run(move |conn| authors::list(conn, page));
     cache
         .serve(&req, async {
@@ -83,7 +128,7 @@ pub async fn list_authors(
             Ok(Cached {
                 last_modified: page.last_modified,
                 version: None,
-                value: AuthorListResponse::from(page),
+                value: fields.select_items(AuthorListResponse::from(page))?,
             })
         })
         .await
@@ -94,7 +139,9 @@ async fn get_one(
     state: Data<AppState>,
     cache: Data<ReadCache>,
     key: AuthorKey,
+    params: AuthorFieldsQuery,
 ) -> Result<HttpResponse, AppError> {
+    let fields = FieldSelection::parse::<AuthorField>(params.fields.as_deref())?;
     let author = state.db.run(move |conn| authors::get(conn, &key));
     cache
         .serve(&req, async {
@@ -102,7 +149,7 @@ async fn get_one(
             Ok(Cached {
                 last_modified: author.last_modified,
                 version: None,
-                value: AuthorResponse::from(author.value),
+                value: fields.select(AuthorResponse::from(author.value))?,
             })
         })
         .await
@@ -113,11 +160,11 @@ async fn get_one(
     tag = "authors",
     operation_id = "get_author",
     security(()),
-    params(("id" = i64, Path, description = "Author id")),
+    params(("id" = i64, Path, description = "Author id"), AuthorFieldsQuery),
     responses(
         (status = 200, description = "The author", body = AuthorResponse),
         (status = 304, description = "Unchanged since the ETag in If-None-Match"),
-        (status = 400, description = "The id is not an integer", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "The id is not an integer, or an unknown parameter or field", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such author, or nothing published yet", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "The database is unreachable", body = Problem, content_type = "application/problem+json"),
     )
@@ -128,8 +175,10 @@ pub async fn get_author(
     state: Data<AppState>,
     cache: Data<ReadCache>,
     id: Path<i64>,
+    params: QueryParams<AuthorFieldsQuery>,
 ) -> Result<HttpResponse, AppError> {
-    get_one(req, state, cache, AuthorKey::Id(id.into_inner())).await
+    let key = AuthorKey::Id(id.into_inner());
+    get_one(req, state, cache, key, params.into_inner()).await
 }
 
 /// Get one author by slug.
@@ -137,10 +186,11 @@ pub async fn get_author(
     tag = "authors",
     operation_id = "get_author_by_slug",
     security(()),
-    params(("slug" = String, Path, description = "Author slug")),
+    params(("slug" = String, Path, description = "Author slug"), AuthorFieldsQuery),
     responses(
         (status = 200, description = "The author", body = AuthorResponse),
         (status = 304, description = "Unchanged since the ETag in If-None-Match"),
+        (status = 400, description = "An unknown parameter or field", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such author, or nothing published yet", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "The database is unreachable", body = Problem, content_type = "application/problem+json"),
     )
@@ -151,6 +201,8 @@ pub async fn get_author_by_slug(
     state: Data<AppState>,
     cache: Data<ReadCache>,
     slug: Path<String>,
+    params: QueryParams<AuthorFieldsQuery>,
 ) -> Result<HttpResponse, AppError> {
-    get_one(req, state, cache, AuthorKey::Slug(slug.into_inner())).await
+    let key = AuthorKey::Slug(slug.into_inner());
+    get_one(req, state, cache, key, params.into_inner()).await
 }

@@ -89,6 +89,38 @@ pub fn rate_key(req: &HttpRequest, state: &AppState) -> Option<RateKey> {
     }
 }
 
+/// The API's origin as the client sees it (`https://api.example`), for links the API makes
+/// to itself (a feed's self link, sitemap files): the scheme and host a trusted proxy
+/// forwarded, else the `Host` the client sent, over plain HTTP (Folio itself does not
+/// terminate TLS).
+pub fn public_origin(req: &HttpRequest, trusted: &TrustedProxies) -> String {
+    let peer_trusted = req
+        .peer_addr()
+        .is_some_and(|peer| trusted.contains(peer.ip()));
+    let (scheme, host) = if peer_trusted {
+        let info = req.connection_info();
+        (info.scheme().to_owned(), info.host().to_owned())
+    } else {
+        let host = req
+            .headers()
+            .get(header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .map(str::to_owned);
+        ("http".to_owned(), host.unwrap_or_default())
+    };
+    let scheme = if scheme == "https" { "https" } else { "http" };
+    let host_is_plain = !host.is_empty()
+        && host
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']'));
+    let host = if host_is_plain {
+        host
+    } else {
+        req.app_config().host().to_owned()
+    };
+    format!("{scheme}://{host}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

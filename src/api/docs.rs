@@ -69,7 +69,7 @@ pub async fn serve_documentation(
     let body = actix_web::body::to_bytes(res.into_body())
         .await
         .map_err(|e| actix_web::error::ErrorInternalServerError(e.into().to_string()))?;
-    let file = Representation::of_bytes(body, content_type);
+    let file = Representation::of_bytes(body, content_type, None);
     if let Ok(mut files) = cache.0.lock() {
         files.insert(path, file.clone());
     }

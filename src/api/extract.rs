@@ -64,6 +64,7 @@ fn is_json(req: &HttpRequest) -> bool {
 }
 
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
+    refuse_nul(bytes)?;
     let mut deserializer = serde_json::Deserializer::from_slice(bytes);
     let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|err| {
         let path = err.path().to_string();
@@ -88,6 +89,51 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
         field: None,
     })?;
     Ok(value)
+}
+
+/// PostgreSQL cannot store U+0000 in text (its client library cuts the text there), so no
+/// body may carry it, on any backend: a 422 naming each string that does. In JSON it can only
+/// be written `\u0000`, so bodies without that sequence are not looked into.
+fn refuse_nul(bytes: &[u8]) -> Result<(), AppError> {
+    const ESCAPE: &[u8] = br"\u0000";
+    if !bytes.windows(ESCAPE.len()).any(|window| window == ESCAPE) {
+        return Ok(());
+    }
+    fn find(value: &serde_json::Value, path: String, found: &mut Vec<FieldError>) {
+        match value {
+            serde_json::Value::String(text) if text.contains('\0') => found.push(FieldError::new(
+                path,
+                "must not contain the NUL character (U+0000)",
+            )),
+            serde_json::Value::Array(items) => {
+                for (index, item) in items.iter().enumerate() {
+                    find(item, format!("{path}[{index}]"), found);
+                }
+            }
+            serde_json::Value::Object(fields) => {
+                for (name, field) in fields {
+                    let path = if path.is_empty() {
+                        name.clone()
+                    } else {
+                        format!("{path}.{name}")
+                    };
+                    find(field, path, found);
+                }
+            }
+            _ => {}
+        }
+    }
+    // Malformed JSON is left to the parser, which says what is wrong with it.
+    let Ok(value) = serde_json::from_slice::<serde_json::Value>(bytes) else {
+        return Ok(());
+    };
+    let mut found = Vec::new();
+    find(&value, String::new(), &mut found);
+    if found.is_empty() {
+        Ok(())
+    } else {
+        Err(AppError::Invalid(found))
+    }
 }
 
 impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {

@@ -5,14 +5,20 @@ pub mod articles;
 pub mod auth;
 pub mod authors;
 pub mod client;
+pub mod cors;
 pub mod docs;
 pub mod encoding;
 pub mod extract;
+pub mod feeds;
+pub mod fields;
 pub mod health;
 pub mod middleware;
+pub mod previews;
 pub mod problem;
 pub mod rate_limit;
 pub mod read_cache;
+pub mod site;
+pub mod sitemap;
 pub mod tags;
 pub mod users;
 pub mod validate;
@@ -63,7 +69,16 @@ pub fn configure(cfg: &mut ServiceConfig<'_>) {
                 .service(users::update_user)
                 .service(users::delete_user)
                 .service(users::get_me)
-                .service(users::update_me),
+                .service(users::update_me)
+                .service(previews::create_preview)
+                .service(previews::get_preview)
+                .service(site::get_site)
+                .service(site::update_site)
+                .service(feeds::feed_rss)
+                .service(feeds::feed_atom)
+                .service(feeds::feed_json)
+                .service(sitemap::get_sitemap)
+                .service(sitemap::get_sitemap_file),
         );
 }
 

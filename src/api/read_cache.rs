@@ -44,6 +44,12 @@ impl<T> Cached<T> {
 
 const JSON: &str = "application/json";
 
+/// A body that is not JSON (a feed, a sitemap), ready to send.
+pub struct Document {
+    pub body: Vec<u8>,
+    pub content_type: &'static str,
+}
+
 /// A response body ready to send, in each coding it has been asked in so far.
 #[derive(Clone)]
 pub struct Representation(Arc<Encoded>);
@@ -79,16 +85,13 @@ impl Representation {
     }
 
     /// A body of any type, whose ETag is its content hash.
-    pub fn of_bytes(body: Bytes, content_type: HeaderValue) -> Self {
+    pub fn of_bytes(
+        body: Bytes,
+        content_type: HeaderValue,
+        last_modified: Option<DateTime<Utc>>,
+    ) -> Self {
         let tag = content_hash(&body);
-        Self::with_tag(
-            body,
-            content_type,
-            Validators {
-                tag,
-                last_modified: None,
-            },
-        )
+        Self::with_tag(body, content_type, Validators { tag, last_modified })
     }
 
     fn with_tag(identity: Bytes, content_type: HeaderValue, validators: Validators) -> Self {
@@ -184,6 +187,14 @@ impl Representation {
     }
 }
 
+/// A computed value, serialized as JSON.
+async fn json<T: Serialize>(
+    compute: impl Future<Output = Result<Cached<T>, AppError>>,
+) -> Result<Representation, AppError> {
+    let cached = compute.await?;
+    Representation::new(&cached.value, cached.version, cached.last_modified)
+}
+
 /// The first 96 bits of the body's SHA-256, URL-safe base64.
 fn content_hash(body: &[u8]) -> String {
     let digest = Sha256::digest(body);
@@ -259,7 +270,29 @@ impl ReadCache {
         T: Serialize,
         Fut: Future<Output = Result<Cached<T>, AppError>>,
     {
-        self.anonymous(req, compute, &[]).await
+        self.anonymous(req, "", json(compute), &[]).await
+    }
+
+    /// As `serve`, for a document whose links are made from `origin` (the API's own, as the
+    /// client sees it): copies made for one origin are not served to another.
+    pub async fn serve_document<Fut>(
+        &self,
+        req: &HttpRequest,
+        origin: &str,
+        compute: Fut,
+    ) -> Result<HttpResponse, AppError>
+    where
+        Fut: Future<Output = Result<Cached<Document>, AppError>>,
+    {
+        let represented = async {
+            let cached = compute.await?;
+            Ok(Representation::of_bytes(
+                Bytes::from(cached.value.body),
+                HeaderValue::from_static(cached.value.content_type),
+                cached.last_modified,
+            ))
+        };
+        self.anonymous(req, origin, represented, &[]).await
     }
 
     /// As `serve` for anonymous callers; a signed-in caller's view is computed for them
@@ -280,33 +313,32 @@ impl ReadCache {
                 Representation::new(&cached.value, cached.version, cached.last_modified)?;
             return Ok(representation.respond(req, PRIVATE, &["Authorization"]));
         }
-        self.anonymous(req, compute, &["Authorization"]).await
+        self.anonymous(req, "", json(compute), &["Authorization"])
+            .await
     }
 
     /// An anonymous read: from memory, computed, or, when the database is in trouble, the
     /// last good copy (stale-if-error, RFC 5861), never older than `FOLIO_STALE_IF_ERROR_SECS`.
-    async fn anonymous<T, Fut>(
+    async fn anonymous<Fut>(
         &self,
         req: &HttpRequest,
+        origin: &str,
         compute: Fut,
         vary: &[&str],
     ) -> Result<HttpResponse, AppError>
     where
-        T: Serialize,
-        Fut: Future<Output = Result<Cached<T>, AppError>>,
+        Fut: Future<Output = Result<Representation, AppError>>,
     {
         let key = match req.query_string() {
-            "" => req.path().to_owned(),
-            query => format!("{}?{query}", req.path()),
+            "" => format!("{origin}{}", req.path()),
+            query => format!("{origin}{}?{query}", req.path()),
         };
         let missed = std::cell::Cell::new(false);
         let computed = self
             .entries
             .get_or_compute(key.clone(), || async {
                 missed.set(true);
-                let cached = compute.await?;
-                let representation =
-                    Representation::new(&cached.value, cached.version, cached.last_modified)?;
+                let representation = compute.await?;
                 if let Some(last_good) = &self.last_good {
                     last_good.insert(key.clone(), (representation.clone(), Instant::now()));
                 }

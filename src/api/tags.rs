@@ -5,9 +5,10 @@ use actix_web::web::{Data, Path};
 use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
+use utoipa::{IntoParams, ToSchema};
 
 use super::extract::{JsonBody, QueryParams};
+use super::fields::FieldSelection;
 use super::problem::Problem;
 use super::read_cache::{Cached, ReadCache};
 use super::validate::Checks;
@@ -46,6 +47,45 @@ impl From<Tag> for TagResponse {
     }
 }
 
+/// A top-level field of a tag (`fields`).
+#[derive(Debug, Clone, Copy, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum TagField {
+    Id,
+    Slug,
+    Name,
+    Description,
+    ArticleCount,
+    CreatedAt,
+    UpdatedAt,
+}
+
+/// Page number, size and fields of a list of tags.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct TagListQuery {
+    /// Page size.
+    #[param(minimum = 1, maximum = 100, default = 20)]
+    pub limit: Option<i64>,
+    /// 1-based page number.
+    #[param(minimum = 1, default = 1)]
+    pub page: Option<i64>,
+    /// Comma-separated fields each item keeps (`id` always stays); all of them without it.
+    #[param(inline, value_type = Option<Vec<TagField>>, min_items = 1, style = Form, explode = false)]
+    pub fields: Option<String>,
+}
+
+/// Which fields a single read answers with.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct TagFieldsQuery {
+    /// Comma-separated fields to answer with (`id` always stays); all of them without it.
+    #[param(inline, value_type = Option<Vec<TagField>>, min_items = 1, style = Form, explode = false)]
+    pub fields: Option<String>,
+}
+
 /// A page of tags.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct TagListResponse {
@@ -67,7 +107,7 @@ impl From<Page<Tag>> for TagListResponse {
     tag = "tags",
     operation_id = "list_tags",
     security(()),
-    params(PageQuery),
+    params(TagListQuery),
     responses(
         (status = 200, description = "A page of tags", body = TagListResponse),
         (status = 304, description = "Unchanged since the ETag in If-None-Match"),
@@ -80,9 +120,15 @@ pub async fn list_tags(
     req: HttpRequest,
     state: Data<AppState>,
     cache: Data<ReadCache>,
-    params: QueryParams<PageQuery>,
+    params: QueryParams<TagListQuery>,
 ) -> Result<HttpResponse, AppError> {
-    let page = params.into_inner().into_page()?;
+    let params = params.into_inner();
+    let fields = FieldSelection::parse::<TagField>(params.fields.as_deref())?;
+    let page = PageQuery {
+        limit: params.limit,
+        page: params.page,
+    }
+    .into_page()?;
     let tags = state
         .db
         .run(move |conn| tags::list(conn, TagOrder::Name, page));
@@ -92,7 +138,7 @@ pub async fn list_tags(
             Ok(Cached {
                 last_modified: page.last_modified,
                 version: None,
-                value: TagListResponse::from(page),
+                value: fields.select_items(TagListResponse::from(page))?,
             })
         })
         .await
@@ -103,7 +149,9 @@ async fn get_one(
     state: Data<AppState>,
     cache: Data<ReadCache>,
     key: TagKey,
+    params: TagFieldsQuery,
 ) -> Result<HttpResponse, AppError> {
+    let fields = FieldSelection::parse::<TagField>(params.fields.as_deref())?;
     let tag = state.db.run(move |conn| tags::get(conn, &key));
     cache
         .serve(&req, async {
@@ -111,7 +159,7 @@ async fn get_one(
             Ok(Cached {
                 last_modified: tag.last_modified,
                 version: None,
-                value: TagResponse::from(tag.value),
+                value: fields.select(TagResponse::from(tag.value))?,
             })
         })
         .await
@@ -122,11 +170,11 @@ async fn get_one(
     tag = "tags",
     operation_id = "get_tag",
     security(()),
-    params(("id" = i64, Path, description = "Tag id")),
+    params(("id" = i64, Path, description = "Tag id"), TagFieldsQuery),
     responses(
         (status = 200, description = "The tag", body = TagResponse),
         (status = 304, description = "Unchanged since the ETag in If-None-Match"),
-        (status = 400, description = "The id is not an integer", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "The id is not an integer, or an unknown parameter or field", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such tag", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "The database is unreachable", body = Problem, content_type = "application/problem+json"),
     )
@@ -137,8 +185,10 @@ pub async fn get_tag(
     state: Data<AppState>,
     cache: Data<ReadCache>,
     id: Path<i64>,
+    params: QueryParams<TagFieldsQuery>,
 ) -> Result<HttpResponse, AppError> {
-    get_one(req, state, cache, TagKey::Id(id.into_inner())).await
+    let key = TagKey::Id(id.into_inner());
+    get_one(req, state, cache, key, params.into_inner()).await
 }
 
 /// Get one tag by slug.
@@ -146,10 +196,11 @@ pub async fn get_tag(
     tag = "tags",
     operation_id = "get_tag_by_slug",
     security(()),
-    params(("slug" = String, Path, description = "Tag slug")),
+    params(("slug" = String, Path, description = "Tag slug"), TagFieldsQuery),
     responses(
         (status = 200, description = "The tag", body = TagResponse),
         (status = 304, description = "Unchanged since the ETag in If-None-Match"),
+        (status = 400, description = "An unknown parameter or field", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such tag", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "The database is unreachable", body = Problem, content_type = "application/problem+json"),
     )
@@ -160,8 +211,10 @@ pub async fn get_tag_by_slug(
     state: Data<AppState>,
     cache: Data<ReadCache>,
     slug: Path<String>,
+    params: QueryParams<TagFieldsQuery>,
 ) -> Result<HttpResponse, AppError> {
-    get_one(req, state, cache, TagKey::Slug(slug.into_inner())).await
+    let key = TagKey::Slug(slug.into_inner());
+    get_one(req, state, cache, key, params.into_inner()).await
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -258,7 +311,7 @@ pub async fn create_tag(
 #[utoipa::path(
     tag = "tags",
     operation_id = "update_tag",
-    params(("id" = i64, Path, description = "Tag id")),
+    params(("id" = i64, Path, description = "Tag id"), TagFieldsQuery),
     request_body = UpdateTagRequest,
     security(("bearer" = [])),
     responses(
@@ -294,11 +347,11 @@ pub async fn update_tag(
 #[utoipa::path(
     tag = "tags",
     operation_id = "delete_tag",
-    params(("id" = i64, Path, description = "Tag id")),
+    params(("id" = i64, Path, description = "Tag id"), TagFieldsQuery),
     security(("bearer" = [])),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 400, description = "The id is not an integer", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "The id is not an integer, or an unknown parameter or field", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not an editor", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such tag", body = Problem, content_type = "application/problem+json"),

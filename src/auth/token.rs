@@ -31,6 +31,7 @@ pub struct TokenKeys {
     encoding: EncodingKey,
     decoding: DecodingKey,
     validation: Validation,
+    preview_validation: Validation,
     issuer: String,
     audience: String,
     pub access_ttl: Duration,
@@ -50,10 +51,16 @@ impl TokenKeys {
         validation.set_audience(&[audience]);
         validation.set_required_spec_claims(&["exp", "iat", "iss", "aud", "sub"]);
         validation.leeway = 5;
+        let mut preview_validation = Validation::new(Algorithm::HS256);
+        preview_validation.set_issuer(&[issuer]);
+        preview_validation.set_audience(&[PREVIEW_AUDIENCE]);
+        preview_validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+        preview_validation.leeway = 0;
         Self {
             encoding: EncodingKey::from_secret(secret),
             decoding: DecodingKey::from_secret(secret),
             validation,
+            preview_validation,
             issuer: issuer.to_owned(),
             audience: audience.to_owned(),
             access_ttl,
@@ -84,6 +91,55 @@ impl TokenKeys {
             .sub
             .parse()
             .map_err(|_| AppError::Unauthenticated)
+    }
+}
+
+/// The audience of preview tokens, so they never pass as access tokens, nor these as them.
+const PREVIEW_AUDIENCE: &str = "folio-preview";
+
+/// What a preview token says: which article, until when.
+#[derive(Debug, Serialize, Deserialize)]
+struct PreviewClaims {
+    sub: String,
+    exp: u64,
+    iat: u64,
+    iss: String,
+    aud: String,
+}
+
+impl TokenKeys {
+    /// A token that shows one article, whatever its status, to whoever holds it, until
+    /// `ttl` has passed. Signed like access tokens (any instance verifies it), for another
+    /// audience.
+    pub fn issue_preview(
+        &self,
+        article_id: i64,
+        ttl: Duration,
+    ) -> Result<(String, chrono::DateTime<chrono::Utc>), AppError> {
+        let now = chrono::Utc::now();
+        let expires = now + chrono::Duration::from_std(ttl).unwrap_or(chrono::Duration::days(1));
+        let claims = PreviewClaims {
+            sub: article_id.to_string(),
+            iat: now.timestamp().max(0).unsigned_abs(),
+            exp: expires.timestamp().max(0).unsigned_abs(),
+            iss: self.issuer.clone(),
+            aud: PREVIEW_AUDIENCE.to_owned(),
+        };
+        let token = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
+            .map_err(|e| {
+            AppError::Internal(anyhow::anyhow!("signing a preview token failed: {e}"))
+        })?;
+        Ok((token, expires))
+    }
+
+    /// The article of a valid, unexpired preview token; `None` for anything else.
+    pub fn verify_preview(&self, token: &str) -> Option<i64> {
+        jsonwebtoken::decode::<PreviewClaims>(token, &self.decoding, &self.preview_validation)
+            .ok()?
+            .claims
+            .sub
+            .parse()
+            .ok()
     }
 }
 
@@ -120,6 +176,19 @@ mod tests {
         let token = keys(&[1; 32]).issue_access(42, Role::Author).unwrap();
         assert_eq!(keys(&[1; 32]).verify_access(&token).unwrap(), 42);
         assert!(keys(&[2; 32]).verify_access(&token).is_err());
+    }
+
+    #[test]
+    fn preview_tokens_and_access_tokens_never_pass_for_each_other() {
+        let keys = keys(&[1; 32]);
+        let (preview, _) = keys.issue_preview(7, Duration::from_secs(60)).unwrap();
+        let access = keys.issue_access(7, Role::Admin).unwrap();
+        assert_eq!(keys.verify_preview(&preview), Some(7));
+        assert!(keys.verify_access(&preview).is_err());
+        assert_eq!(keys.verify_preview(&access), None);
+        let mut tampered = preview.clone();
+        tampered.pop();
+        assert_eq!(keys.verify_preview(&tampered), None);
     }
 
     #[test]

@@ -8,6 +8,8 @@ mod fragments;
 pub mod health;
 mod pool;
 pub mod schema;
+pub mod site;
+pub mod sitemap;
 pub mod tags;
 pub mod tokens;
 pub mod users;

@@ -96,6 +96,22 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    site (id) {
+        id -> Integer,
+        title -> Text,
+        description -> Text,
+        url -> Text,
+        locale -> Text,
+        logo -> Nullable<Text>,
+        article_url -> Text,
+        tag_url -> Text,
+        author_url -> Text,
+        version -> Integer,
+        updated_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(articles -> users (author_id));
 diesel::joinable!(article_tags -> articles (article_id));
 diesel::joinable!(article_tags -> tags (tag_id));
@@ -110,4 +126,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     article_counts,
     count_watermark,
     content_clock,
+    site,
 );

@@ -44,6 +44,8 @@ pub enum Change {
     AuthorUpdated {
         id: i64,
     },
+    /// The site's description or URL templates changed (feeds and the sitemap with them).
+    SiteUpdated,
     /// A user was deleted; their articles went to `heir`.
     AuthorDeleted {
         id: i64,
@@ -100,7 +102,8 @@ fn count(conn: &mut DbConn, changes: &[Change]) -> Result<(), AppError> {
             }
             Change::TagCreated { .. }
             | Change::TagUpdated { .. }
-            | Change::AuthorUpdated { .. } => {}
+            | Change::AuthorUpdated { .. }
+            | Change::SiteUpdated => {}
         }
     }
     counters::add(conn, &deltas)?;

@@ -4,10 +4,14 @@
 pub mod articles;
 pub mod authors;
 pub mod changes;
+pub mod feeds;
 pub mod markdown;
 pub mod pagination;
 pub mod policy;
+pub mod previews;
 pub mod sessions;
+pub mod site;
+pub mod sitemap;
 pub mod slugs;
 pub mod tags;
 pub mod users;

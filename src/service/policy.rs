@@ -21,6 +21,8 @@ pub enum Action {
     CreateTagInline,
     ManageTags,
     ManageUsers,
+    /// Change the site's description and URL templates.
+    ManageSite,
 }
 
 /// Whether `role` may do `action`, on its own article if `own`.
@@ -33,7 +35,7 @@ pub fn allows(role: Role, action: Action, own: bool) -> bool {
         }
         Action::Reassign | Action::ManageTags => role >= Role::Editor,
         Action::CreateTagInline => role >= Role::Author,
-        Action::ManageUsers => role == Role::Admin,
+        Action::ManageUsers | Action::ManageSite => role == Role::Admin,
     }
 }
 
@@ -54,7 +56,7 @@ mod tests {
     use crate::auth::Role::{Admin, Author, Contributor, Editor};
 
     /// design.md, "Roles": (action, own?, contributor, author, editor, admin).
-    const TABLE: [(Action, bool, [bool; 4]); 13] = [
+    const TABLE: [(Action, bool, [bool; 4]); 14] = [
         (ReadUnpublished, true, [true, true, true, true]),
         (ReadUnpublished, false, [false, false, true, true]),
         (CreateDraft, true, [true, true, true, true]),
@@ -68,6 +70,7 @@ mod tests {
         (CreateTagInline, true, [false, true, true, true]),
         (ManageTags, false, [false, false, true, true]),
         (ManageUsers, false, [false, false, false, true]),
+        (ManageSite, false, [false, false, false, true]),
     ];
 
     #[test]

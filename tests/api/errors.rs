@@ -146,3 +146,48 @@ async fn asking_for_unpublished_work_without_signing_in_is_401() {
     })
     .await;
 }
+
+#[actix_web::test]
+async fn text_with_a_nul_character_is_refused_on_both_backends_alike() {
+    // PostgreSQL's client library would cut the text at U+0000 and store the rest: a 422
+    // on every backend, rather than a different article on each.
+    on_each_backend(|backend| async move {
+        let app = spawn_seeded(backend, 1).await;
+        let author = app.user(folio::auth::Role::Author).await;
+        let reply = app
+            .send(
+                reqwest::Method::POST,
+                "/api/v1/articles",
+                Some(&author.token),
+                Some(serde_json::json!({
+                    "title": "Tom\u{0}Jerry",
+                    "body_markdown": "a\u{0}b",
+                    "excerpt": "ok",
+                    "tags": ["x\u{0}y"],
+                })),
+                None,
+            )
+            .await;
+        assert_eq!(
+            reply.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{}",
+            reply.body
+        );
+        let mut fields: Vec<&str> = reply.body["errors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["field"].as_str().unwrap())
+            .collect();
+        fields.sort_unstable();
+        assert_eq!(fields, ["body_markdown", "tags[0]", "title"]);
+        let listed = app.get_json("/api/v1/articles?q=Tom", StatusCode::OK).await;
+        assert_eq!(
+            listed["data"].as_array().unwrap().len(),
+            0,
+            "nothing written"
+        );
+    })
+    .await;
+}

@@ -260,19 +260,24 @@ pub async fn wait_until_ready(base: &str) {
 
 /// A server on a database seeded with `articles` deterministic demo articles.
 pub async fn spawn_seeded(backend: Backend, articles: usize) -> TestApp {
-    spawn_app_with(
-        backend,
-        |_| {},
-        |db| {
-            let options = SeedOptions {
-                articles,
-                tags: 12,
-                authors: 5,
-                seed: 7,
-            };
-            folio::seed::run(&db.parsed(), &options, false).expect("seed");
-        },
-    )
+    spawn_seeded_with(backend, articles, |_| {}).await
+}
+
+/// As `spawn_seeded`, with settings changed by `config`.
+pub async fn spawn_seeded_with(
+    backend: Backend,
+    articles: usize,
+    config: impl FnOnce(&mut Config),
+) -> TestApp {
+    spawn_app_with(backend, config, |db| {
+        let options = SeedOptions {
+            articles,
+            tags: 12,
+            authors: 5,
+            seed: 7,
+        };
+        folio::seed::run(&db.parsed(), &options, false).expect("seed");
+    })
     .await
 }
 

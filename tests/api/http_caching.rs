@@ -283,8 +283,21 @@ async fn head_answers_every_get_route_with_its_status_and_headers_and_no_body() 
             "/api-docs/openapi.json".to_owned(),
             "/swagger-ui/".to_owned(),
         ]);
+        let preview = app
+            .send(
+                Method::POST,
+                &format!("/api/v1/articles/{}/preview", article["id"]),
+                Some(&admin.token),
+                None,
+                None,
+            )
+            .await;
+        assert_eq!(preview.status, StatusCode::OK, "{}", preview.body);
+        let preview_token = preview.body["token"].as_str().unwrap().to_owned();
         for template in paths {
             let path = template
+                .replace("/preview/{token}", &format!("/preview/{preview_token}"))
+                .replace("/sitemaps/{number}", "/sitemaps/1")
                 .replace("/articles/{id}", &format!("/articles/{}", article["id"]))
                 .replace(
                     "/articles/slug/{slug}",

@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::extract::QueryParams;
+use super::fields::{FieldSelection, parse_name};
 use super::problem::Problem;
 use super::read_cache::{Cached, ReadCache};
 use super::{ListMeta, split_list};
@@ -19,7 +20,7 @@ use crate::db::articles::{ArticleOrder, StatusFilter};
 use crate::error::AppError;
 use crate::service::articles::{
     self as articles, Article, ArticleKey, ArticlePage, ArticleQuery, ArticleStatus,
-    ArticleSummary, AuthorRef, CountMode, Position, TagMatch, TagRef,
+    ArticleSummary, AuthorRef, CountMode, Parts, Position, TagMatch, TagRef,
 };
 use crate::service::pagination::Cursor;
 use crate::state::AppState;
@@ -69,8 +70,55 @@ pub enum ArticleSort {
     Title,
 }
 
+/// A top-level field of an article in a list (`fields`).
+#[derive(Debug, Clone, Copy, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ArticleListField {
+    Id,
+    Slug,
+    Title,
+    Excerpt,
+    FeatureImage,
+    Status,
+    PublishedAt,
+    UpdatedAt,
+    ReadingTime,
+    Author,
+    Tags,
+    BodyHtml,
+}
+
+/// A top-level field of a single article (`fields`).
+#[derive(Debug, Clone, Copy, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ArticleField {
+    Id,
+    Slug,
+    Title,
+    Excerpt,
+    FeatureImage,
+    Status,
+    PublishedAt,
+    UpdatedAt,
+    ReadingTime,
+    Author,
+    Tags,
+    BodyMarkdown,
+    BodyHtml,
+    CreatedAt,
+    Version,
+}
+
+/// What a list adds to its items.
+#[derive(Debug, Clone, Copy, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ArticleInclude {
+    /// The rendered, sanitized body.
+    BodyHtml,
+}
+
 /// Filters, order and position of an article list.
-#[derive(Debug, Deserialize, IntoParams)]
+#[derive(Debug, Default, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct ArticleListQuery {
@@ -111,11 +159,53 @@ pub struct ArticleListQuery {
     /// `none` counts nothing.
     #[param(inline)]
     pub count: Option<CountParam>,
+    /// Comma-separated fields each item keeps (`id` always stays); all of them without it.
+    #[param(inline, value_type = Option<Vec<ArticleListField>>, min_items = 1, style = Form, explode = false)]
+    pub fields: Option<String>,
+    /// Comma-separated extras for each item: `body_html` adds the rendered body.
+    #[param(inline, value_type = Option<Vec<ArticleInclude>>, min_items = 1, style = Form, explode = false)]
+    pub include: Option<String>,
+}
+
+/// Which fields a single read answers with.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ArticleFieldsQuery {
+    /// Comma-separated fields to answer with (`id` always stays); all of them without it.
+    #[param(inline, value_type = Option<Vec<ArticleField>>, min_items = 1, style = Form, explode = false)]
+    pub fields: Option<String>,
 }
 
 impl ArticleListQuery {
-    /// `max_offset` bounds `page × limit` (`FOLIO_MAX_OFFSET`).
-    pub fn into_query(self, max_offset: i64) -> Result<ArticleQuery, AppError> {
+    /// `max_offset` bounds `page × limit` (`FOLIO_MAX_OFFSET`). Also returns the fields each
+    /// item keeps.
+    pub fn into_query(
+        mut self,
+        max_offset: i64,
+    ) -> Result<(ArticleQuery, FieldSelection), AppError> {
+        let mut fields = FieldSelection::parse::<ArticleListField>(self.fields.as_deref())?;
+        let mut with_body = self.fields.is_some() && fields.includes("body_html");
+        for name in self
+            .include
+            .take()
+            .iter()
+            .flat_map(|value| value.split(','))
+        {
+            let ArticleInclude::BodyHtml = parse_name("include", "value", name.trim())?;
+            fields.add("body_html");
+            with_body = true;
+        }
+        let parts = Parts {
+            tags: fields.includes("tags"),
+            bodies: with_body,
+        };
+        let query = self.into_filter(max_offset, parts)?;
+        Ok((query, fields))
+    }
+
+    /// The filters, order and position alone, as feeds take them too.
+    pub fn into_filter(self, max_offset: i64, parts: Parts) -> Result<ArticleQuery, AppError> {
         let status = match self.status.unwrap_or(StatusParam::Published) {
             StatusParam::Published => StatusFilter::Published,
             StatusParam::Draft => StatusFilter::Draft,
@@ -196,6 +286,7 @@ impl ArticleListQuery {
                 Some(CountParam::Exact) => CountMode::Exact,
                 Some(CountParam::None) => CountMode::Skip,
             },
+            parts,
         })
     }
 }
@@ -293,6 +384,25 @@ impl From<ArticleSummary> for ArticleSummaryResponse {
     }
 }
 
+/// An article in a list; with `include=body_html`, its rendered body too.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ArticleListItem {
+    #[serde(flatten)]
+    pub summary: ArticleSummaryResponse,
+    /// Only with `include=body_html` (or `body_html` in `fields`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub body_html: Option<String>,
+}
+
+impl From<ArticleSummary> for ArticleListItem {
+    fn from(mut a: ArticleSummary) -> Self {
+        Self {
+            body_html: a.body_html.take(),
+            summary: a.into(),
+        }
+    }
+}
+
 /// One article with its body.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ArticleResponse {
@@ -321,7 +431,7 @@ impl From<Article> for ArticleResponse {
 /// A page of articles.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ArticleListResponse {
-    pub data: Vec<ArticleSummaryResponse>,
+    pub data: Vec<ArticleListItem>,
     pub meta: ListMeta,
 }
 
@@ -366,7 +476,7 @@ pub async fn list_articles(
     caller: MaybeCaller,
     params: QueryParams<ArticleListQuery>,
 ) -> Result<HttpResponse, AppError> {
-    let query = params.into_inner().into_query(state.config.max_offset)?;
+    let (query, fields) = params.into_inner().into_query(state.config.max_offset)?;
     let counts = state.counts.clone();
     let count_limit = state.config.count_limit;
     let viewer = caller.0;
@@ -379,7 +489,7 @@ pub async fn list_articles(
             Ok(Cached {
                 last_modified: page.last_modified,
                 version: None,
-                value: ArticleListResponse::from(page),
+                value: fields.select_items(ArticleListResponse::from(page))?,
             })
         })
         .await
@@ -391,7 +501,9 @@ async fn get_one(
     cache: Data<ReadCache>,
     caller: MaybeCaller,
     key: ArticleKey,
+    params: ArticleFieldsQuery,
 ) -> Result<HttpResponse, AppError> {
+    let fields = FieldSelection::parse::<ArticleField>(params.fields.as_deref())?;
     let viewer = caller.0;
     let article = state
         .db
@@ -402,7 +514,7 @@ async fn get_one(
             Ok(Cached {
                 version: Some(article.version),
                 last_modified: Some(article.summary.last_modified),
-                value: ArticleResponse::from(article),
+                value: fields.select(ArticleResponse::from(article))?,
             })
         })
         .await
@@ -412,12 +524,12 @@ async fn get_one(
 #[utoipa::path(
     tag = "articles",
     operation_id = "get_article",
-    params(("id" = i64, Path, description = "Article id")),
+    params(("id" = i64, Path, description = "Article id"), ArticleFieldsQuery),
     security((), ("bearer" = [])),
     responses(
         (status = 200, description = "The article", body = ArticleResponse, headers(("ETag" = String, description = "Send back in If-Match to change the article"))),
         (status = 304, description = "Unchanged since the ETag in If-None-Match"),
-        (status = 400, description = "The id is not an integer", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "The id is not an integer, or an unknown parameter or field", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "A bad token", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such article, or not visible to you", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "The database is unreachable", body = Problem, content_type = "application/problem+json"),
@@ -430,19 +542,22 @@ pub async fn get_article(
     cache: Data<ReadCache>,
     caller: MaybeCaller,
     id: Path<i64>,
+    params: QueryParams<ArticleFieldsQuery>,
 ) -> Result<HttpResponse, AppError> {
-    get_one(req, state, cache, caller, ArticleKey::Id(id.into_inner())).await
+    let key = ArticleKey::Id(id.into_inner());
+    get_one(req, state, cache, caller, key, params.into_inner()).await
 }
 
 /// Get one article by slug: published ones for everyone, unpublished ones for who may see them.
 #[utoipa::path(
     tag = "articles",
     operation_id = "get_article_by_slug",
-    params(("slug" = String, Path, description = "Article slug")),
+    params(("slug" = String, Path, description = "Article slug"), ArticleFieldsQuery),
     security((), ("bearer" = [])),
     responses(
         (status = 200, description = "The article", body = ArticleResponse, headers(("ETag" = String, description = "Send back in If-Match to change the article"))),
         (status = 304, description = "Unchanged since the ETag in If-None-Match"),
+        (status = 400, description = "An unknown parameter or field", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "A bad token", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such article, or not visible to you", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "The database is unreachable", body = Problem, content_type = "application/problem+json"),
@@ -455,13 +570,8 @@ pub async fn get_article_by_slug(
     cache: Data<ReadCache>,
     caller: MaybeCaller,
     slug: Path<String>,
+    params: QueryParams<ArticleFieldsQuery>,
 ) -> Result<HttpResponse, AppError> {
-    get_one(
-        req,
-        state,
-        cache,
-        caller,
-        ArticleKey::Slug(slug.into_inner()),
-    )
-    .await
+    let key = ArticleKey::Slug(slug.into_inner());
+    get_one(req, state, cache, caller, key, params.into_inner()).await
 }

@@ -66,6 +66,14 @@ pub struct NewArticle<'a> {
     pub updated_at: NaiveDateTime,
 }
 
+/// The rendered bodies of these articles, in one statement.
+pub fn bodies(conn: &mut DbConn, ids: &[i64]) -> QueryResult<Vec<(i64, String)>> {
+    articles::table
+        .filter(super::id_in(articles::id, ids))
+        .select((articles::id, articles::body_html))
+        .load(conn)
+}
+
 pub fn find(conn: &mut DbConn, id: i64) -> QueryResult<Option<ArticleRow>> {
     articles::table
         .find(id)

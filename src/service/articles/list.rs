@@ -6,7 +6,7 @@
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 
-use super::{ArticleSummary, summaries};
+use super::{ArticleSummary, Parts, summaries};
 use crate::auth::Caller;
 use crate::cache::CountCache;
 use crate::db::articles::{
@@ -58,6 +58,7 @@ pub struct ArticleQuery {
     pub limit: i64,
     pub position: Position,
     pub count: CountMode,
+    pub parts: Parts,
 }
 
 /// A list total: exact, or a floor (`exact` false) when counting stopped at the limit.
@@ -159,7 +160,7 @@ pub fn list(
         Position::After(_) => (None, None),
     };
     Ok(ArticlePage {
-        items: summaries(conn, rows, now)?,
+        items: summaries(conn, rows, now, query.parts)?,
         last_modified: last_modified.flatten(),
         total,
         limit: query.limit,

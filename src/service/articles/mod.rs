@@ -65,6 +65,8 @@ pub struct ArticleSummary {
     pub reading_time: i32,
     pub author: AuthorRef,
     pub tags: Vec<TagRef>,
+    /// Only when a list asks for bodies (`Parts::bodies`).
+    pub body_html: Option<String>,
     /// When what readers see of the article last changed: the article, its author's or a
     /// tag's name, or its status turning from scheduled to published.
     pub last_modified: DateTime<Utc>,
@@ -80,15 +82,40 @@ pub struct Article {
 }
 
 /// Attaches tags to a page of rows (with their authors) in one query, whatever the page size.
+/// What a list loads besides the rows and their authors: each costs one statement.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Parts {
+    pub tags: bool,
+    pub bodies: bool,
+}
+
+impl Parts {
+    pub const SUMMARIES: Self = Self {
+        tags: true,
+        bodies: false,
+    };
+}
+
 fn summaries(
     conn: &mut DbConn,
     rows: Vec<(ArticleSummaryRow, AuthorRow)>,
     now: chrono::NaiveDateTime,
+    parts: Parts,
 ) -> Result<Vec<ArticleSummary>, AppError> {
     let ids: Vec<i64> = rows.iter().map(|(r, _)| r.id).collect();
     let mut tags: HashMap<i64, Vec<TagRef>> = HashMap::new();
     let mut tags_changed: HashMap<i64, chrono::NaiveDateTime> = HashMap::new();
-    for (article_id, tag) in db::tags::for_articles(conn, &ids)? {
+    let tag_rows = if parts.tags {
+        db::tags::for_articles(conn, &ids)?
+    } else {
+        Vec::new()
+    };
+    let mut bodies: HashMap<i64, String> = if parts.bodies {
+        db::articles::bodies(conn, &ids)?.into_iter().collect()
+    } else {
+        HashMap::new()
+    };
+    for (article_id, tag) in tag_rows {
         let changed = tags_changed.entry(article_id).or_insert(tag.updated_at);
         *changed = (*changed).max(tag.updated_at);
         tags.entry(article_id).or_default().push(TagRef {
@@ -123,6 +150,7 @@ fn summaries(
                 updated_at: utc(row.updated_at),
                 reading_time: row.reading_time,
                 tags: tags.remove(&row.id).unwrap_or_default(),
+                body_html: bodies.remove(&row.id),
                 author: AuthorRef {
                     id: author.id,
                     slug: author.slug,
@@ -172,7 +200,7 @@ pub fn get(
     full_article(conn, row, now)
 }
 
-pub(crate) fn full_article(
+pub fn full_article(
     conn: &mut DbConn,
     row: ArticleRow,
     now: chrono::NaiveDateTime,
@@ -208,7 +236,7 @@ pub(crate) fn full_article(
     let author = db::users::authors_by_ids(conn, &[author_id])?
         .pop()
         .ok_or_else(|| anyhow::anyhow!("article {id} has no author row"))?;
-    let summary = summaries(conn, vec![(summary_row, author)], now)?
+    let summary = summaries(conn, vec![(summary_row, author)], now, Parts::SUMMARIES)?
         .pop()
         .ok_or_else(|| anyhow::anyhow!("article {id} vanished while loading"))?;
     Ok(Article {
