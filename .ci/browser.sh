@@ -10,29 +10,14 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 BIN=${1:-target/release/folio}
-CHROMIUM=${CHROMIUM:-/usr/bin/chromium}
 LOG_DIR=${CI_LOG_DIR:-target/ci-logs}
 mkdir -p "$LOG_DIR"
 LOG_DIR=$(cd "$LOG_DIR" && pwd)
 
 [ -x "$BIN" ] || { echo "browser: no server binary at $BIN (run cargo build --release first)" >&2; exit 1; }
 
-# --- Chromium from Debian; apt-get update only when it has to be installed ---------------------
-if [ ! -x "$CHROMIUM" ]; then
-    echo "browser: installing chromium from Debian"
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq
-    apt-get install -y -qq --no-install-recommends chromium fonts-liberation >/dev/null
-fi
-"$CHROMIUM" --version
-
-# --- playwright-core, exactly as locked --------------------------------------------------------
-(
-    cd .ci/browser
-    want=$(node -p 'require("./package-lock.json").packages["node_modules/playwright-core"].version')
-    have=$(node -p 'require("./node_modules/playwright-core/package.json").version' 2>/dev/null || true)
-    [ "$want" = "$have" ] || npm ci --no-audit --no-fund --loglevel=error
-)
+. .ci/lib/browser.sh
+prepare_browser
 
 # --- a server of our own: temp dir, free port, known admin -------------------------------------
 . .ci/demo-server.sh

@@ -49,14 +49,17 @@ export async function authorize(page, scheme, token) {
     await page.locator('.scheme-container button.authorize').click();
     const modal = page.locator('.modal-ux');
     await modal.waitFor({ timeout: TIMEOUT });
+    // The heading starts with the scheme's name ("bearer (http, Bearer)"); another scheme's may
+    // mention the same word later ("metrics_token (http, Bearer)").
+    const heading = new RegExp(`^\\s*${scheme}\\b`);
     const container = modal
         .locator('.auth-container')
-        .filter({ has: page.locator('h4', { hasText: scheme }) });
+        .filter({ has: page.locator('h4', { hasText: heading }) });
     await container.locator('input').first().fill(token);
     await container.locator('button.authorize').click();
     // Once authorized the dialog offers "Logout" for the scheme.
     await container.locator('button', { hasText: 'Logout' }).waitFor({ timeout: TIMEOUT });
-    await modal.locator('button.btn-done').click();
+    await container.locator('button.btn-done').click();
     await modal.waitFor({ state: 'detached', timeout: TIMEOUT });
 }
 

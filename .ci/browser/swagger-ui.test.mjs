@@ -6,11 +6,10 @@
 // Started by .ci/browser.sh, which provides:
 //   FOLIO_BASE_URL, FOLIO_ADMIN_EMAIL, FOLIO_ADMIN_PASSWORD, FOLIO_SCREENSHOT, CHROMIUM
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { after, before, test } from 'node:test';
-import { chromium } from 'playwright-core';
+import { launchChromium } from './chromium.mjs';
 
 import { loginAuthorizeAndCreate, operation } from './swagger-ui.flow.mjs';
 
@@ -27,27 +26,12 @@ const executablePath = env('CHROMIUM', '/usr/bin/chromium');
 
 let context;
 let page;
-let userDataDir;
+let closeBrowser;
 const offsite = [];
 const pageErrors = [];
 
 before(async () => {
-    // A fresh profile, and every background service off: the machine has no network but loopback.
-    userDataDir = mkdtempSync(join(tmpdir(), 'folio-chromium-'));
-    context = await chromium.launchPersistentContext(userDataDir, {
-        executablePath,
-        headless: true, // adds --headless
-        args: [
-            '--no-sandbox',
-            '--disable-gpu',
-            '--disable-quic',
-            '--no-first-run',
-            '--disable-background-networking',
-            '--disable-component-update',
-            '--disable-sync',
-        ],
-        viewport: { width: 1280, height: 900 },
-    });
+    ({ context, close: closeBrowser } = await launchChromium(executablePath));
     page = context.pages()[0] ?? (await context.newPage());
     const origin = new URL(baseUrl).origin;
     page.on('request', (request) => {
@@ -70,8 +54,7 @@ after(async () => {
         await page.screenshot({ path: full, fullPage: true }).catch((e) => console.error(`no screenshot: ${e}`));
         console.log(`screenshots: ${screenshot}, ${full}`);
     }
-    await context?.close();
-    if (userDataDir) rmSync(userDataDir, { recursive: true, force: true });
+    await closeBrowser?.();
 });
 
 test('Swagger UI loads offline and lists the write operations', async () => {
