@@ -2,7 +2,9 @@
 # a server on a fixed port, and wrk measurements.
 #
 # Settings (environment): BENCH_DURATION (10s), BENCH_CONNECTIONS (64), BENCH_THREADS (1),
-# BENCH_PORT (18080), BENCH_POSTGRES_URL (postgres://postgres@127.0.0.1:5432/postgres).
+# BENCH_PORT (18080), BENCH_POSTGRES_URL (postgres://postgres@127.0.0.1:5432/postgres),
+# BENCH_BIN (a saved server binary to measure instead of building this checkout's, e.g. to
+# compare against an older build).
 
 DURATION=${BENCH_DURATION:-10s}
 CONNECTIONS=${BENCH_CONNECTIONS:-64}
@@ -10,12 +12,12 @@ THREADS=${BENCH_THREADS:-1}
 PORT=${BENCH_PORT:-18080}
 PG_ADMIN=${BENCH_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/postgres}
 WORK=target/bench
-BIN=target/release/folio
+BIN=${BENCH_BIN:-target/release/folio}
 BASE="http://127.0.0.1:$PORT"
 mkdir -p "$WORK" bench-results
 
 command -v wrk >/dev/null || { echo "installing wrk (Debian package)"; apt-get install -y wrk >/dev/null; }
-cargo build --release --quiet
+[ -n "${BENCH_BIN:-}" ] || cargo build --release --quiet
 
 json() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
 

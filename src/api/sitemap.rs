@@ -17,6 +17,10 @@ use crate::service::sitemap::{self, Sitemap, SitemapBody, SitemapUrl};
 use crate::state::AppState;
 
 const NAMESPACE: &str = "http://www.sitemaps.org/schemas/sitemap/0.9";
+
+/// Sitemap files built at once. A file of 50,000 URLs takes tens of megabytes while it is
+/// built; crawlers asking for many at the same time wait their turn instead of adding up.
+static BUILDS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(2);
 const XML: &str = "application/xml";
 
 /// The sitemap: every published article, tag and author page of the frontend; past
@@ -78,6 +82,10 @@ async fn serve(
     let origin = public_origin(req, &state.config.trusted_proxies);
     cache
         .serve_document(req, &origin, async {
+            let _turn = BUILDS
+                .acquire()
+                .await
+                .map_err(|e| AppError::Internal(e.into()))?;
             let sitemap = sitemap.await?;
             let body = match &sitemap.body {
                 SitemapBody::Urls(urls) => url_set(urls),
