@@ -96,6 +96,13 @@ fn prepare(url: &DatabaseUrl, config: &Config) -> anyhow::Result<Vec<u8>> {
         tracing::info!(migration = %name, "applied migration");
     }
     let mut conn = db::connect(url)?;
+    if !db::search::folds_case(&mut conn)? {
+        tracing::warn!(
+            "this PostgreSQL database's ctype does not fold case beyond ASCII, so searches for \
+             É, Ω or Ж are case-sensitive; create the database with a UTF-8 locale \
+             (LC_CTYPE C.UTF-8 or en_US.UTF-8)"
+        );
+    }
     admin_from_config(&mut conn, config)?;
     signing_secret(&mut conn, config.jwt_secret.as_ref())
 }

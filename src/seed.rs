@@ -80,8 +80,8 @@ pub fn run(url: &DatabaseUrl, options: &SeedOptions, show_progress: bool) -> any
     let mut conn = db::connect(url)?;
 
     let now = db::now();
-    let author_ids = insert_authors(&mut conn, options, now)?;
-    let tag_ids = insert_tags(&mut conn, options, now)?;
+    let authors = insert_authors(&mut conn, options, now)?;
+    let tags = insert_tags(&mut conn, options, now)?;
 
     let progress = if show_progress {
         ProgressBar::new(options.articles as u64)
@@ -118,7 +118,7 @@ pub fn run(url: &DatabaseUrl, options: &SeedOptions, show_progress: bool) -> any
         for (index, drafts) in receiver {
             pending.insert(index, drafts);
             while let Some(drafts) = pending.remove(&next) {
-                insert_articles(&mut conn, &drafts, &author_ids, &tag_ids, now)?;
+                insert_articles(&mut conn, &drafts, &authors, &tags, now)?;
                 progress.inc(drafts.len() as u64);
                 next += 1;
             }
@@ -139,11 +139,12 @@ pub fn run(url: &DatabaseUrl, options: &SeedOptions, show_progress: bool) -> any
     Ok(())
 }
 
+/// Ids and names of the authors created.
 fn insert_authors(
     conn: &mut DbConn,
     options: &SeedOptions,
     now: NaiveDateTime,
-) -> anyhow::Result<Vec<i64>> {
+) -> anyhow::Result<Vec<(i64, String)>> {
     let mut rng = fastrand::Rng::with_seed(options.seed);
     let mut slugs = HashSet::new();
     let people: Vec<(String, String, &str)> = (0..options.authors)
@@ -182,21 +183,26 @@ fn insert_authors(
                 .execute(conn)?;
         }
         let slugs: Vec<&String> = people.iter().map(|p| &p.1).collect();
-        ids_in_order(
+        let ids = ids_in_order(
             conn,
             users::table
                 .filter(users::slug.eq_any(&slugs))
                 .select((users::slug, users::id)),
             &slugs,
-        )
+        )?;
+        Ok(ids
+            .into_iter()
+            .zip(people.iter().map(|p| p.0.clone()))
+            .collect())
     })
 }
 
+/// Ids and names of the tags created.
 fn insert_tags(
     conn: &mut DbConn,
     options: &SeedOptions,
     now: NaiveDateTime,
-) -> anyhow::Result<Vec<i64>> {
+) -> anyhow::Result<Vec<(i64, String)>> {
     let mut slugs = HashSet::new();
     let names: Vec<(String, String)> = (0..options.tags)
         .map(|i| {
@@ -223,13 +229,17 @@ fn insert_tags(
                 .execute(conn)?;
         }
         let slugs: Vec<&String> = names.iter().map(|n| &n.1).collect();
-        ids_in_order(
+        let ids = ids_in_order(
             conn,
             tags::table
                 .filter(tags::slug.eq_any(&slugs))
                 .select((tags::slug, tags::id)),
             &slugs,
-        )
+        )?;
+        Ok(ids
+            .into_iter()
+            .zip(names.iter().map(|n| n.0.clone()))
+            .collect())
     })
 }
 
@@ -253,13 +263,29 @@ where
 fn insert_articles(
     conn: &mut DbConn,
     drafts: &[Draft],
-    author_ids: &[i64],
-    tag_ids: &[i64],
+    authors: &[(i64, String)],
+    tags: &[(i64, String)],
     now: NaiveDateTime,
 ) -> anyhow::Result<()> {
-    let rows = drafts
+    // The names the search index reads, as `db::search::refresh_names` writes them: tag names
+    // sorted, space-separated.
+    let names: Vec<(String, &str)> = drafts
         .iter()
         .map(|d| {
+            let mut tag_names: Vec<&str> = d
+                .tags
+                .iter()
+                .filter_map(|&t| tags.get(t).map(|(_, name)| name.as_str()))
+                .collect();
+            tag_names.sort_unstable();
+            let author = authors.get(d.author).map_or("", |(_, name)| name.as_str());
+            (tag_names.join(" "), author)
+        })
+        .collect();
+    let rows = drafts
+        .iter()
+        .zip(&names)
+        .map(|(d, (search_tags, search_author))| {
             Ok(NewArticle {
                 slug: &d.slug,
                 title: &d.title,
@@ -269,12 +295,15 @@ fn insert_articles(
                 feature_image: d.feature_image.as_deref(),
                 status: if d.published { "published" } else { "draft" },
                 published_at: d.published_at,
-                author_id: *author_ids
+                author_id: authors
                     .get(d.author)
-                    .ok_or_else(|| anyhow::anyhow!("no author {}", d.author))?,
+                    .ok_or_else(|| anyhow::anyhow!("no author {}", d.author))?
+                    .0,
                 reading_time: d.reading_time,
                 created_at: d.published_at.map_or(now, |t| t.min(now)),
                 updated_at: d.published_at.map_or(now, |t| t.min(now)),
+                search_tags,
+                search_author,
             })
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
@@ -301,7 +330,7 @@ fn insert_articles(
             .zip(&ids)
             .flat_map(|(d, &article_id)| {
                 d.tags.iter().filter_map(move |&t| {
-                    tag_ids.get(t).map(|&tag_id| {
+                    tags.get(t).map(|&(tag_id, _)| {
                         (
                             article_tags::article_id.eq(article_id),
                             article_tags::tag_id.eq(tag_id),

@@ -141,7 +141,7 @@ async fn serve(
         limit: params.limit,
         ..ArticleListQuery::default()
     }
-    .into_filter(state.config.max_offset, Parts::SUMMARIES)?;
+    .into_filter(&state.config, Parts::SUMMARIES)?;
     let origin = public_origin(&req, &state.config.trusted_proxies);
     let self_url = match req.query_string() {
         "" => format!("{origin}{}", req.path()),

@@ -13,6 +13,8 @@ use diesel::serialize::ToSql;
 use diesel::sql_types::{BigInt, Bool, HasSqlType, SingleValue, Text};
 
 use super::MultiBackend;
+use super::schema::articles;
+use super::search::TextMatch;
 
 /// Implements the traits an expression needs to appear in a `WHERE` clause of any table its
 /// column can; the SQL is in each type's own `QueryFragment`.
@@ -185,6 +187,62 @@ where
         out.push_sql(", ");
         out.push_bind_param::<BigInt, i64>(&self.id)?;
         out.push_sql(")");
+        Ok(())
+    }
+}
+
+/// Articles matching a full-text query (`db::search::TextMatch`). SQLite asks its FTS5 index,
+/// starting from the matches when they are few (`IN`), else probing each article read in
+/// order (`EXISTS` on the rowid, a seek in the index), so a page of a common word stops at
+/// its limit; PostgreSQL's planner makes that choice itself over the GIN index.
+#[derive(Debug, Clone)]
+pub struct Matches {
+    text: TextMatch,
+}
+
+pub fn matches(text: &TextMatch) -> Matches {
+    Matches { text: text.clone() }
+}
+
+impl Expression for Matches {
+    type SqlType = Bool;
+}
+
+impl QueryId for Matches {
+    type QueryId = ();
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+impl ValidGrouping<()> for Matches {
+    type IsAggregate = Never;
+}
+
+impl AppearsOnTable<articles::table> for Matches {}
+
+impl SelectableExpression<articles::table> for Matches {}
+
+impl QueryFragment<MultiBackend> for Matches {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, MultiBackend>) -> QueryResult<()> {
+        match (out.backend(), self.text.selective) {
+            (MultiBackend::Sqlite(_), true) => {
+                out.push_sql(
+                    "\"articles\".\"id\" IN (SELECT rowid FROM article_search \
+                     WHERE article_search MATCH ",
+                );
+                out.push_bind_param::<Text, String>(&self.text.fts5)?;
+                out.push_sql(")");
+            }
+            (MultiBackend::Sqlite(_), false) => {
+                out.push_sql("EXISTS (SELECT 1 FROM article_search WHERE article_search MATCH ");
+                out.push_bind_param::<Text, String>(&self.text.fts5)?;
+                out.push_sql(" AND article_search.rowid = \"articles\".\"id\")");
+            }
+            _ => {
+                out.push_sql("\"articles\".\"search\" @@ to_tsquery('folio_search', ");
+                out.push_bind_param::<Text, String>(&self.text.tsquery)?;
+                out.push_sql(")");
+            }
+        }
         Ok(())
     }
 }

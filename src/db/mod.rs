@@ -8,6 +8,7 @@ mod fragments;
 pub mod health;
 mod pool;
 pub mod schema;
+pub mod search;
 pub mod site;
 pub mod sitemap;
 pub mod tags;
@@ -21,7 +22,7 @@ use diesel::prelude::*;
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
 pub use conn::{DbConn, MultiBackend};
-pub use fragments::{id_in, in_subquery, row_after};
+pub use fragments::{id_in, in_subquery, matches, row_after};
 pub use pool::{CONNECTION_LOST, ConnectionSettings, Pool, PoolOptions, PoolStats};
 
 // SQL lower(): ASCII-only on SQLite, so case-insensitive matching covers ASCII letters there.

@@ -33,6 +33,9 @@ diesel::table! {
         feature_image -> Nullable<Text>,
         body_markdown -> Text,
         body_html -> Text,
+        /// Names the full-text index reads (`db::search::refresh_names` keeps them).
+        search_tags -> Text,
+        search_author -> Text,
     }
 }
 

@@ -39,6 +39,8 @@ pub enum Change {
     },
     TagDeleted {
         id: i64,
+        /// The articles that carried it.
+        tagged: Vec<i64>,
     },
     /// What readers see of a user (name, bio, avatar) changed.
     AuthorUpdated {
@@ -72,6 +74,7 @@ impl ChangeSet {
             return Ok(());
         }
         count(conn, &self.0)?;
+        index_names(conn, &self.0)?;
         counters::touch_content_clock(conn, db::now())?;
         Ok(())
     }
@@ -94,7 +97,7 @@ fn count(conn: &mut DbConn, changes: &[Change]) -> Result<(), AppError> {
                     }
                 }
             }
-            Change::TagDeleted { id } => forgotten.push((Scope::Tag, *id)),
+            Change::TagDeleted { id, .. } => forgotten.push((Scope::Tag, *id)),
             Change::AuthorDeleted { id, heir } => {
                 let moved = counters::get(conn, Scope::Author, *id)?;
                 *deltas.entry((Scope::Author, *heir)).or_default() += moved;
@@ -109,6 +112,36 @@ fn count(conn: &mut DbConn, changes: &[Change]) -> Result<(), AppError> {
     counters::add(conn, &deltas)?;
     for (scope, id) in forgotten {
         counters::forget(conn, scope, id)?;
+    }
+    Ok(())
+}
+
+/// Keeps the tag and author names the search index reads (`db::search::refresh_names`) in
+/// step with the articles, tags and users the changes touched; rows whose names are the same
+/// are left alone.
+fn index_names(conn: &mut DbConn, changes: &[Change]) -> Result<(), AppError> {
+    let mut ids = Vec::new();
+    for change in changes {
+        match change {
+            Change::Article {
+                after: Some(after), ..
+            } => ids.push(after.id),
+            Change::TagUpdated { id } => ids.extend(db::search::articles_with_tag(conn, *id)?),
+            Change::TagDeleted { tagged, .. } => ids.extend_from_slice(tagged),
+            Change::AuthorUpdated { id } => ids.extend(db::search::articles_by(conn, *id)?),
+            Change::AuthorDeleted { heir, .. } => {
+                ids.extend(db::search::articles_by(conn, *heir)?);
+            }
+            Change::Article { after: None, .. }
+            | Change::TagCreated { .. }
+            | Change::SiteUpdated => {}
+        }
+    }
+    ids.sort_unstable();
+    ids.dedup();
+    // In slices, so that a tag on half a million articles is not one statement's worth of ids.
+    for slice in ids.chunks(10_000) {
+        db::search::refresh_names(conn, slice)?;
     }
     Ok(())
 }

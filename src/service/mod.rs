@@ -9,6 +9,7 @@ pub mod markdown;
 pub mod pagination;
 pub mod policy;
 pub mod previews;
+pub mod search;
 pub mod sessions;
 pub mod site;
 pub mod sitemap;

@@ -24,6 +24,9 @@ struct Wire {
     t: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     k: Option<String>,
+    /// A search's relevance tier.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    r: Option<u8>,
     i: i64,
 }
 
@@ -38,14 +41,17 @@ pub enum CursorError {
 
 impl Cursor {
     pub fn encode(&self) -> String {
-        let (t, k) = match &self.key {
-            SortKey::Time(time) => (Some(time.and_utc().timestamp_micros()), None),
-            SortKey::Title(title) => (None, Some(title.clone())),
+        let micros = |time: &NaiveDateTime| time.and_utc().timestamp_micros();
+        let (t, k, r) = match &self.key {
+            SortKey::Time(time) => (Some(micros(time)), None, None),
+            SortKey::Title(title) => (None, Some(title.clone()), None),
+            SortKey::Tier(tier) => (None, None, Some(*tier)),
         };
         let wire = Wire {
             s: order_name(self.order).to_owned(),
             t,
             k,
+            r,
             i: self.id,
         };
         // Serializing a struct of strings and integers cannot fail.
@@ -63,10 +69,12 @@ impl Cursor {
         if order != expected {
             return Err(CursorError::OtherSort(wire.s));
         }
-        let key = match (order, wire.t, wire.k) {
-            (ArticleOrder::TitleAsc, None, Some(title)) => SortKey::Title(title),
-            (ArticleOrder::TitleAsc, _, _) => return Err(CursorError::Malformed),
-            (_, Some(micros), None) => SortKey::Time(time_from_micros(micros)?),
+        let key = match (order, wire.t, wire.k, wire.r) {
+            (ArticleOrder::TitleAsc, None, Some(title), None) => SortKey::Title(title),
+            (ArticleOrder::TitleAsc, _, _, _) => return Err(CursorError::Malformed),
+            (ArticleOrder::Relevance, None, None, Some(tier)) => SortKey::Tier(tier),
+            (ArticleOrder::Relevance, _, _, _) => return Err(CursorError::Malformed),
+            (_, Some(micros), None, None) => SortKey::Time(time_from_micros(micros)?),
             _ => return Err(CursorError::Malformed),
         };
         Ok(Self {
@@ -90,6 +98,7 @@ pub fn order_name(order: ArticleOrder) -> &'static str {
         ArticleOrder::PublishedAsc => "published_at",
         ArticleOrder::UpdatedDesc => "-updated_at",
         ArticleOrder::TitleAsc => "title",
+        ArticleOrder::Relevance => "relevance",
     }
 }
 
@@ -99,6 +108,7 @@ pub fn order_from_name(name: &str) -> Option<ArticleOrder> {
         ArticleOrder::PublishedAsc,
         ArticleOrder::UpdatedDesc,
         ArticleOrder::TitleAsc,
+        ArticleOrder::Relevance,
     ]
     .into_iter()
     .find(|&order| order_name(order) == name)
@@ -121,6 +131,11 @@ mod tests {
                 order: ArticleOrder::TitleAsc,
                 key: SortKey::Title("Ünïcode, \"quoted\"".into()),
                 id: 9,
+            },
+            Cursor {
+                order: ArticleOrder::Relevance,
+                key: SortKey::Tier(2),
+                id: 11,
             },
         ] {
             assert_eq!(

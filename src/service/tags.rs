@@ -293,12 +293,16 @@ pub fn update(
 /// Deletes a tag (editor and up); articles simply lose it.
 pub fn delete(conn: &mut DbConn, caller: &Caller, id: i64) -> Result<(), AppError> {
     policy::require(caller, Action::ManageTags, None)?;
-    db::write_transaction(conn, |conn| match db::tags::delete(conn, id)? {
-        0 => Err(AppError::NotFound("tag")),
-        _ => {
-            let mut recorded = ChangeSet::default();
-            recorded.push(Change::TagDeleted { id });
-            recorded.apply(conn)
+    db::write_transaction(conn, |conn| {
+        // Read before the delete takes the links with it.
+        let tagged = db::search::articles_with_tag(conn, id)?;
+        match db::tags::delete(conn, id)? {
+            0 => Err(AppError::NotFound("tag")),
+            _ => {
+                let mut recorded = ChangeSet::default();
+                recorded.push(Change::TagDeleted { id, tagged });
+                recorded.apply(conn)
+            }
         }
     })
 }

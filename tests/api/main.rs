@@ -24,6 +24,7 @@ mod previews;
 mod reads;
 mod resilience;
 mod roles;
+mod search;
 mod sessions;
 mod site;
 mod totals;

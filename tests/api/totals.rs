@@ -393,7 +393,9 @@ async fn a_list_page_takes_at_most_three_statements() {
         ] {
             let list: folio::api::articles::ArticleListQuery =
                 folio::api::extract::parse_query(&query).unwrap();
-            let (query_value, _) = list.into_query(10_000).unwrap();
+            let (query_value, _) = list
+                .into_query(&folio::Config::for_tests("sqlite://unused"))
+                .unwrap();
             let mut conn = app.connect();
             let n = statements(&mut conn, |conn| {
                 folio::service::articles::list(conn, &cache, 10_000, None, &query_value).unwrap();

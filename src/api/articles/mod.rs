@@ -16,13 +16,16 @@ use super::problem::Problem;
 use super::read_cache::{Cached, ReadCache};
 use super::{ListMeta, split_list};
 use crate::auth::MaybeCaller;
+use crate::config::Config;
 use crate::db::articles::{ArticleOrder, StatusFilter};
+use crate::db::search::{MARK_END, MARK_START};
 use crate::error::AppError;
 use crate::service::articles::{
     self as articles, Article, ArticleKey, ArticlePage, ArticleQuery, ArticleStatus,
-    ArticleSummary, AuthorRef, CountMode, Parts, Position, TagMatch, TagRef,
+    ArticleSummary, AuthorRef, CountMode, Parts, Position, SearchHit, TagMatch, TagRef,
 };
 use crate::service::pagination::Cursor;
+use crate::service::search::SearchQuery;
 use crate::state::AppState;
 
 /// Most slugs one list filter may name.
@@ -68,6 +71,9 @@ pub enum ArticleSort {
     UpdatedDesc,
     #[serde(rename = "title")]
     Title,
+    /// Best search matches first; only with `q` (and its default then).
+    #[serde(rename = "relevance")]
+    Relevance,
 }
 
 /// A top-level field of an article in a list (`fields`).
@@ -86,6 +92,7 @@ pub enum ArticleListField {
     Author,
     Tags,
     BodyHtml,
+    Search,
 }
 
 /// A top-level field of a single article (`fields`).
@@ -132,7 +139,12 @@ pub struct ArticleListQuery {
     pub exclude_tag: Option<String>,
     /// Comma-separated author slugs (at most 20).
     pub author: Option<String>,
-    /// Case-insensitive text searched for in titles and excerpts.
+    /// Full-text search of titles, excerpts, bodies, tag and author names: every word must
+    /// match (in any form: `index` finds "indexes", `creme` finds "Crème", case never
+    /// matters); `"a phrase"` wants its words in order; `-word` leaves out what has it; the
+    /// last word also matches as the start of a longer one (`datab`), unless followed by a
+    /// space. Any other character is just text. Items then carry `search`, and the default
+    /// `sort` is `relevance`. A query without a letter or digit is a 400.
     #[param(max_length = 200)]
     pub q: Option<String>,
     /// `published` for everyone; `draft`, `scheduled` and `all` need a signed-in caller,
@@ -143,7 +155,8 @@ pub struct ArticleListQuery {
     pub published_after: Option<DateTime<Utc>>,
     /// Only articles published strictly before this instant (RFC 3339).
     pub published_before: Option<DateTime<Utc>>,
-    /// Order of the list; ties are broken by id.
+    /// Order of the list; ties are broken by id. `relevance` (with `q`, its default) puts
+    /// title matches first, then excerpt matches, then the rest, each newest first.
     #[param(inline)]
     pub sort: Option<ArticleSort>,
     /// Page size.
@@ -178,11 +191,11 @@ pub struct ArticleFieldsQuery {
 }
 
 impl ArticleListQuery {
-    /// `max_offset` bounds `page × limit` (`FOLIO_MAX_OFFSET`). Also returns the fields each
-    /// item keeps.
+    /// `config` bounds `page × limit` (`FOLIO_MAX_OFFSET`) and the relevance window. Also
+    /// returns the fields each item keeps.
     pub fn into_query(
         mut self,
-        max_offset: i64,
+        config: &Config,
     ) -> Result<(ArticleQuery, FieldSelection), AppError> {
         let mut fields = FieldSelection::parse::<ArticleListField>(self.fields.as_deref())?;
         let mut with_body = self.fields.is_some() && fields.includes("body_html");
@@ -200,23 +213,41 @@ impl ArticleListQuery {
             tags: fields.includes("tags"),
             bodies: with_body,
         };
-        let query = self.into_filter(max_offset, parts)?;
+        let query = self.into_filter(config, parts)?;
         Ok((query, fields))
     }
 
     /// The filters, order and position alone, as feeds take them too.
-    pub fn into_filter(self, max_offset: i64, parts: Parts) -> Result<ArticleQuery, AppError> {
+    pub fn into_filter(self, config: &Config, parts: Parts) -> Result<ArticleQuery, AppError> {
+        let max_offset = config.max_offset;
         let status = match self.status.unwrap_or(StatusParam::Published) {
             StatusParam::Published => StatusFilter::Published,
             StatusParam::Draft => StatusFilter::Draft,
             StatusParam::Scheduled => StatusFilter::Scheduled,
             StatusParam::All => StatusFilter::All,
         };
-        let order = match self.sort.unwrap_or(ArticleSort::PublishedDesc) {
+        let search = match &self.q {
+            Some(q) if q.chars().count() > MAX_QUERY_CHARS => {
+                return Err(AppError::bad_param("q", "must be at most 200 characters"));
+            }
+            Some(q) => Some(SearchQuery::parse(q).map_err(|e| AppError::bad_param("q", e))?),
+            None => None,
+        };
+        // A search is ranked unless another order is asked for.
+        let default_sort = if search.is_some() {
+            ArticleSort::Relevance
+        } else {
+            ArticleSort::PublishedDesc
+        };
+        let order = match self.sort.unwrap_or(default_sort) {
             ArticleSort::PublishedDesc => ArticleOrder::PublishedDesc,
             ArticleSort::PublishedAsc => ArticleOrder::PublishedAsc,
             ArticleSort::UpdatedDesc => ArticleOrder::UpdatedDesc,
             ArticleSort::Title => ArticleOrder::TitleAsc,
+            ArticleSort::Relevance if search.is_some() => ArticleOrder::Relevance,
+            ArticleSort::Relevance => {
+                return Err(AppError::bad_param("sort", "relevance needs q"));
+            }
         };
         let limit = self.limit.unwrap_or(20);
         if !(1..=100).contains(&limit) {
@@ -248,16 +279,6 @@ impl ArticleListQuery {
             }
             (page, None) => Position::Page(page.unwrap_or(1)),
         };
-        let text = self
-            .q
-            .map(|q| q.trim().to_owned())
-            .filter(|q| !q.is_empty());
-        if text
-            .as_ref()
-            .is_some_and(|q| q.chars().count() > MAX_QUERY_CHARS)
-        {
-            return Err(AppError::bad_param("q", "must be at most 200 characters"));
-        }
         if let (Some(after), Some(before)) = (self.published_after, self.published_before)
             && after >= before
         {
@@ -275,7 +296,7 @@ impl ArticleListQuery {
             },
             exclude_tags: split_list("exclude_tag", self.exclude_tag.as_deref(), MAX_SLUGS)?,
             authors: split_list("author", self.author.as_deref(), MAX_SLUGS)?,
-            text,
+            search,
             published_after: self.published_after,
             published_before: self.published_before,
             order,
@@ -392,15 +413,60 @@ pub struct ArticleListItem {
     /// Only with `include=body_html` (or `body_html` in `fields`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub body_html: Option<String>,
+    /// Only in a search (`q`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub search: Option<SearchResponse>,
 }
 
 impl From<ArticleSummary> for ArticleListItem {
     fn from(mut a: ArticleSummary) -> Self {
         Self {
             body_html: a.body_html.take(),
+            search: a.search.take().map(Into::into),
             summary: a.into(),
         }
     }
+}
+
+/// Why an article is in a search's results.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SearchResponse {
+    /// Where the search matched, which is what relevance orders by: 3 in the title, 2 in the
+    /// excerpt, 1 elsewhere (the body, tag or author names, or spread across fields).
+    #[schema(minimum = 1, maximum = 3)]
+    pub rank: u8,
+    pub highlights: Highlights,
+}
+
+/// The title and excerpt as HTML-escaped text, each matched word in `<mark>…</mark>`: safe to
+/// insert into a page as HTML.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"title": "Faster <mark>indexes</mark> &amp; caches", "excerpt": "How we <mark>indexed</mark>…"}))]
+pub struct Highlights {
+    pub title: String,
+    pub excerpt: String,
+}
+
+impl From<SearchHit> for SearchResponse {
+    fn from(hit: SearchHit) -> Self {
+        Self {
+            rank: hit.rank,
+            highlights: Highlights {
+                title: marked_html(&hit.title),
+                excerpt: marked_html(&hit.excerpt),
+            },
+        }
+    }
+}
+
+/// Text with the engines' marks as HTML: everything escaped, the marks turned into `<mark>`.
+fn marked_html(text: &str) -> String {
+    let mut escaped = String::with_capacity(text.len() + 16);
+    // Writing into a String cannot fail.
+    let _ = pulldown_cmark_escape::escape_html(&mut escaped, text);
+    escaped
+        .replace(MARK_START, "<mark>")
+        .replace(MARK_END, "</mark>")
 }
 
 /// One article with its body.
@@ -476,7 +542,7 @@ pub async fn list_articles(
     caller: MaybeCaller,
     params: QueryParams<ArticleListQuery>,
 ) -> Result<HttpResponse, AppError> {
-    let (query, fields) = params.into_inner().into_query(state.config.max_offset)?;
+    let (query, fields) = params.into_inner().into_query(&state.config)?;
     let counts = state.counts.clone();
     let count_limit = state.config.count_limit;
     let viewer = caller.0;

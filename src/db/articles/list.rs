@@ -10,8 +10,9 @@ use diesel::sql_types::{Bool, Nullable, Text, Timestamp};
 
 use super::ArticleSummaryRow;
 use crate::db::schema::{article_tags, articles, content_clock, tags, users};
+use crate::db::search::TextMatch;
 use crate::db::users::AuthorRow;
-use crate::db::{DbConn, MultiBackend, in_subquery, lower, row_after};
+use crate::db::{DbConn, MultiBackend, in_subquery, matches, row_after};
 
 diesel::define_sql_function!(fn coalesce(x: Nullable<Timestamp>, y: Timestamp) -> Timestamp);
 
@@ -37,8 +38,10 @@ pub struct ArticleFilter {
     pub all_tags: Vec<String>,
     pub exclude_tags: Vec<String>,
     pub authors: Vec<String>,
-    /// Lower-cased search text, matched inside title or excerpt.
-    pub text: Option<String>,
+    /// A full-text query (`db::search`).
+    pub search: Option<TextMatch>,
+    /// Only these articles (a batch of full-text matches, read from the index).
+    pub only_ids: Option<Vec<i64>>,
     pub published_after: Option<NaiveDateTime>,
     pub published_before: Option<NaiveDateTime>,
     /// Limits drafts and scheduled articles to this author's own (callers below editor).
@@ -58,14 +61,16 @@ impl ArticleFilter {
             all_tags,
             exclude_tags,
             authors,
-            text,
+            search,
+            only_ids,
             published_after,
             published_before,
             unpublished_of,
             rare_tags: _,
         } = self;
+        let search = search.as_ref().map(|s| &s.fts5);
         format!(
-            "{status:?}|{any_tags:?}|{all_tags:?}|{exclude_tags:?}|{authors:?}|{text:?}|{published_after:?}|{published_before:?}|{unpublished_of:?}"
+            "{status:?}|{any_tags:?}|{all_tags:?}|{exclude_tags:?}|{authors:?}|{search:?}|{only_ids:?}|{published_after:?}|{published_before:?}|{unpublished_of:?}"
         )
     }
 }
@@ -77,6 +82,10 @@ pub enum ArticleOrder {
     PublishedAsc,
     UpdatedDesc,
     TitleAsc,
+    /// Best search matches first: the service reads each relevance tier (`service::search`)
+    /// in this order, newest created first (`id` descending), which is the order of the
+    /// full-text index too.
+    Relevance,
 }
 
 /// The sort key of the last row of a page: where a keyset page continues.
@@ -84,6 +93,8 @@ pub enum ArticleOrder {
 pub enum SortKey {
     Time(NaiveDateTime),
     Title(String),
+    /// A search match's relevance tier (`service::search::Tier`); `id` orders within it.
+    Tier(u8),
 }
 
 /// Which slice of the ordered list to read.
@@ -318,28 +329,13 @@ fn filtered(filter: &ArticleFilter, form: TagForm, cursor: Option<(NaiveDateTime
             );
         }
     }
-    if let Some(text) = &filter.text {
-        let pattern = format!("%{}%", escape_like(text));
-        query = query.filter(
-            lower(articles::title)
-                .like(pattern.clone())
-                .escape('\\')
-                .or(lower(articles::excerpt).like(pattern).escape('\\')),
-        );
+    if let Some(text) = &filter.search {
+        query = query.filter(matches(text));
+    }
+    if let Some(ids) = &filter.only_ids {
+        query = query.filter(crate::db::id_in(articles::id, ids));
     }
     query
-}
-
-/// `%` and `_` typed by a reader are literal characters, not wildcards.
-fn escape_like(text: &str) -> String {
-    let mut escaped = String::with_capacity(text.len());
-    for c in text.chars() {
-        if matches!(c, '%' | '_' | '\\') {
-            escaped.push('\\');
-        }
-        escaped.push(c);
-    }
-    escaped
 }
 
 /// Where a draft (no `published_at`) sorts in a publication-time order: after everything,
@@ -361,6 +357,7 @@ fn with_drafts(filter: &ArticleFilter) -> bool {
 fn ordered(query: Query, filter: &ArticleFilter, order: ArticleOrder) -> Query {
     let published = coalesce(articles::published_at, UNPUBLISHED_SORTS_AS);
     match (order, with_drafts(filter)) {
+        (ArticleOrder::Relevance, _) => query.order(articles::id.desc()),
         (ArticleOrder::PublishedDesc, false) => {
             query.order((articles::published_at.desc(), articles::id.desc()))
         }
@@ -384,6 +381,7 @@ fn keyset(filter: &ArticleFilter, order: ArticleOrder, key: &SortKey, id: i64) -
         ArticleOrder::PublishedDesc | ArticleOrder::UpdatedDesc
     );
     match (order, key, with_drafts(filter)) {
+        (ArticleOrder::Relevance, _, _) => Box::new(articles::id.lt(id)),
         (ArticleOrder::TitleAsc, SortKey::Title(title), _) => Box::new(row_after::<_, _, Text, _>(
             articles::title,
             articles::id,
@@ -409,7 +407,7 @@ fn keyset(filter: &ArticleFilter, order: ArticleOrder, key: &SortKey, id: i64) -
             descending,
         )),
         // A cursor is checked against its order when decoded; a mismatch reads nothing.
-        (_, SortKey::Title(_), _) => Box::new(false.into_sql::<Bool>()),
+        (_, SortKey::Title(_) | SortKey::Tier(_), _) => Box::new(false.into_sql::<Bool>()),
     }
 }
 

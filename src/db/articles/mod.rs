@@ -64,6 +64,10 @@ pub struct NewArticle<'a> {
     pub reading_time: i32,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    /// The names the search index reads; the write path fills them in afterwards
+    /// (`db::search::refresh_names`), the seed at once.
+    pub search_tags: &'a str,
+    pub search_author: &'a str,
 }
 
 /// The rendered bodies of these articles, in one statement.

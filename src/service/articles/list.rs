@@ -6,17 +6,22 @@
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 
-use super::{ArticleSummary, Parts, summaries};
+use std::collections::HashMap;
+
+use super::{ArticleSummary, Parts, SearchHit, summaries};
 use crate::auth::Caller;
 use crate::cache::CountCache;
 use crate::db::articles::{
     self as rows, ArticleFilter, ArticleOrder, ArticleSummaryRow, SortKey, StatusFilter, Window,
 };
 use crate::db::counters::{self, Counted};
+use crate::db::search::{HitQueries, TextMatch};
+use crate::db::users::AuthorRow;
 use crate::db::{self, DbConn};
 use crate::error::AppError;
 use crate::service::pagination::Cursor;
 use crate::service::policy::{self, Action};
+use crate::service::search::{SearchQuery, Tier};
 use crate::service::{PageRequest, utc};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,7 +56,7 @@ pub struct ArticleQuery {
     pub tag_match: TagMatch,
     pub exclude_tags: Vec<String>,
     pub authors: Vec<String>,
-    pub text: Option<String>,
+    pub search: Option<SearchQuery>,
     pub published_after: Option<DateTime<Utc>>,
     pub published_before: Option<DateTime<Utc>>,
     pub order: ArticleOrder,
@@ -100,6 +105,15 @@ pub fn list(
         (_, Some(caller)) => Some(caller.user_id),
     };
     let mut filter = filter_of(query, now, unpublished_of);
+    if let Some(text) = filter.search.as_mut() {
+        text.selective = db::search::matches_up_to(conn, &text.fts5, SELECTIVE_MATCHES + 1)?
+            <= SELECTIVE_MATCHES;
+        // A search within a small tag reads the tag's articles and probes the index for each.
+        if let Some(tag) = single_tag(&filter) {
+            let (tagged, _) = counters::visible(conn, Counted::TagSlug(&tag), now)?;
+            filter.rare_tags = tagged <= RARE_TAG_ARTICLES;
+        }
+    }
     let counted = match query.count {
         CountMode::Skip => None,
         CountMode::Exact => {
@@ -110,7 +124,7 @@ pub fn list(
         }
         CountMode::Bounded => {
             let (total, changed, one_tag) = bounded_total(conn, counts, &filter, count_limit)?;
-            filter.rare_tags = one_tag && total.value <= RARE_TAG_ARTICLES;
+            filter.rare_tags |= one_tag && total.value <= RARE_TAG_ARTICLES;
             Some((total, changed))
         }
     };
@@ -127,10 +141,20 @@ pub fn list(
             id: cursor.id,
         },
     };
-    // One row past the page tells whether there is a next one.
-    let mut rows = rows::list_page(conn, &filter, query.order, &window, query.limit + 1)?;
-    let has_more = rows.len() as i64 > query.limit;
-    rows.truncate(usize::try_from(query.limit).unwrap_or(usize::MAX));
+    let (rows, tiers, has_more) = match (&query.search, query.order) {
+        (Some(search), ArticleOrder::Relevance) => {
+            let (found, has_more) = relevance_page(conn, &filter, search, query)?;
+            let (rows, tiers) = found.into_iter().unzip();
+            (rows, tiers, has_more)
+        }
+        _ => {
+            // One row past the page tells whether there is a next one.
+            let mut rows = rows::list_page(conn, &filter, query.order, &window, query.limit + 1)?;
+            let has_more = rows.len() as i64 > query.limit;
+            rows.truncate(usize::try_from(query.limit).unwrap_or(usize::MAX));
+            (rows, Vec::new(), has_more)
+        }
+    };
     let total = counted.map(|(total, _)| total);
     // A page changes when any article, tag or author it could show changes (the content
     // clock), and when a scheduled article on it comes due, which no write marks. Uncounted
@@ -143,7 +167,7 @@ pub fn list(
             .map(utc)
     });
     let next_cursor = match rows.last() {
-        Some((last, _)) if has_more => Some(cursor_after(query.order, last).encode()),
+        Some((last, _)) if has_more => Some(cursor_after(query.order, last, tiers.last()).encode()),
         _ => None,
     };
     let (page, pages) = match query.position {
@@ -159,8 +183,36 @@ pub fn list(
         ),
         Position::After(_) => (None, None),
     };
+    let ids: Vec<i64> = rows.iter().map(|(row, _)| row.id).collect();
+    let mut items = summaries(conn, rows, now, query.parts)?;
+    if let Some(search) = &query.search {
+        let queries = HitQueries {
+            all: text_match(search, None),
+            title: text_match(search, Some(Tier::Title)),
+            excerpt: text_match(search, Some(Tier::Excerpt)),
+        };
+        let mut hits: HashMap<i64, SearchHit> = db::search::hits(conn, &queries, &ids)?
+            .into_iter()
+            .map(|hit| {
+                let tier = match (hit.in_title, hit.in_excerpt) {
+                    (true, _) => Tier::Title,
+                    (false, true) => Tier::Excerpt,
+                    (false, false) => Tier::Elsewhere,
+                };
+                let found = SearchHit {
+                    rank: tier.number(),
+                    title: hit.title,
+                    excerpt: hit.excerpt,
+                };
+                (hit.id, found)
+            })
+            .collect();
+        for item in &mut items {
+            item.search = hits.remove(&item.id);
+        }
+    }
     Ok(ArticlePage {
-        items: summaries(conn, rows, now, query.parts)?,
+        items,
         last_modified: last_modified.flatten(),
         total,
         limit: query.limit,
@@ -186,11 +238,25 @@ fn filter_of(
         all_tags,
         exclude_tags: query.exclude_tags.clone(),
         authors: query.authors.clone(),
-        text: query.text.as_ref().map(|t| t.to_lowercase()),
+        only_ids: None,
+        search: query.search.as_ref().map(|q| text_match(q, None)),
         published_after: query.published_after.map(|t| t.naive_utc()),
         published_before: query.published_before.map(|t| t.naive_utc()),
         unpublished_of,
         rare_tags: false,
+    }
+}
+
+/// A query (or one relevance tier of it) as the engines read it.
+fn text_match(search: &SearchQuery, tier: Option<Tier>) -> TextMatch {
+    let (fts5, tsquery) = match tier {
+        Some(tier) => (search.fts5_tier(tier), search.tsquery_tier(tier)),
+        None => (search.fts5(), search.tsquery()),
+    };
+    TextMatch {
+        fts5,
+        tsquery,
+        selective: false,
     }
 }
 
@@ -199,6 +265,118 @@ fn distinct(slugs: &[String]) -> Vec<String> {
     sorted.sort();
     sorted.dedup();
     sorted
+}
+
+/// Up to this many matches in the index, a search starts from its matches; above, it reads
+/// articles in order and probes the index for each (see `fragments::Matches`).
+const SELECTIVE_MATCHES: i64 = 5_000;
+
+/// A page in relevance order: tier by tier, best first (`service::search::Tier`), newest
+/// created first within a tier. Returns the rows with their tiers, and whether more follow.
+fn relevance_page(
+    conn: &mut DbConn,
+    filter: &ArticleFilter,
+    search: &SearchQuery,
+    query: &ArticleQuery,
+) -> Result<(Vec<(SummaryRow, Tier)>, bool), AppError> {
+    let limit = usize::try_from(query.limit).unwrap_or(usize::MAX);
+    let (skip, first_tier, mut after) = match &query.position {
+        Position::Page(page) => (
+            usize::try_from((page - 1) * query.limit).unwrap_or(usize::MAX),
+            Tier::Title,
+            None,
+        ),
+        Position::After(cursor) => {
+            let tier = match cursor.key {
+                SortKey::Tier(number) => Tier::from_number(number),
+                _ => None,
+            };
+            let tier = tier.ok_or_else(|| AppError::bad_param("cursor", "is not a search's"))?;
+            (0, tier, Some(cursor.id))
+        }
+    };
+    // One row past the page tells whether there is a next one.
+    let wanted = skip.saturating_add(limit).saturating_add(1);
+    let mut found: Vec<(SummaryRow, Tier)> = Vec::new();
+    for tier in Tier::BEST_FIRST.into_iter().filter(|t| *t <= first_tier) {
+        let rows = tier_rows(
+            conn,
+            filter,
+            search,
+            tier,
+            after.take(),
+            wanted - found.len(),
+        )?;
+        found.extend(rows.into_iter().map(|row| (row, tier)));
+        if found.len() >= wanted {
+            break;
+        }
+    }
+    let has_more = found.len() >= wanted;
+    let page = found.into_iter().skip(skip).take(limit).collect();
+    Ok((page, has_more))
+}
+
+type SummaryRow = (ArticleSummaryRow, AuthorRow);
+
+/// Up to `wanted` rows of one relevance tier passing the filter, newest first, below `after`.
+fn tier_rows(
+    conn: &mut DbConn,
+    filter: &ArticleFilter,
+    search: &SearchQuery,
+    tier: Tier,
+    after: Option<i64>,
+    wanted: usize,
+) -> Result<Vec<SummaryRow>, AppError> {
+    let limit = i64::try_from(wanted).unwrap_or(i64::MAX);
+    let window = match after {
+        Some(id) => Window::After {
+            key: SortKey::Tier(tier.number()),
+            id,
+        },
+        None => Window::Offset(0),
+    };
+    let mut filter = filter.clone();
+    // PostgreSQL plans a tier's query over the GIN index itself; so does SQLite when the
+    // articles a tag allows are few (the tag's rows, each probed in the index).
+    if matches!(conn, DbConn::Postgres(_)) || filter.rare_tags {
+        filter.search = Some(text_match(search, Some(tier)));
+        return Ok(rows::list_page(
+            conn,
+            &filter,
+            ArticleOrder::Relevance,
+            &window,
+            limit,
+        )?);
+    }
+    // SQLite otherwise reads the tier's matches from the index in batches, newest first, and
+    // keeps those the filter allows: it stops at `wanted` however many articles match, where
+    // probing articles in order for a tier few of them are in would read them all.
+    let fts5 = search.fts5_tier(tier);
+    filter.search = None;
+    let mut before = after;
+    let mut batch = 64;
+    let mut found = Vec::new();
+    while found.len() < wanted {
+        let ids = db::search::matching_ids_desc(conn, &fts5, before, batch)?;
+        let Some(&oldest) = ids.last() else { break };
+        let last_batch = (ids.len() as i64) < batch;
+        filter.only_ids = Some(ids);
+        let still_wanted = i64::try_from(wanted - found.len()).unwrap_or(i64::MAX);
+        found.extend(rows::list_page(
+            conn,
+            &filter,
+            ArticleOrder::Relevance,
+            &Window::Offset(0),
+            still_wanted,
+        )?);
+        if last_batch {
+            break;
+        }
+        before = Some(oldest);
+        batch = (batch * 4).min(4096);
+    }
+    Ok(found)
 }
 
 /// Up to this many articles, a tag's page starts from the tag's rows; above, it reads articles
@@ -216,22 +394,16 @@ fn bounded_total(
 ) -> Result<(Total, Option<NaiveDateTime>, bool), AppError> {
     let plain = filter.status == StatusFilter::Published
         && filter.unpublished_of.is_none()
-        && filter.text.is_none()
+        && filter.search.is_none()
         && filter.published_after.is_none()
         && filter.published_before.is_none()
         && filter.exclude_tags.is_empty();
-    let one_tag = match (
-        distinct(&filter.any_tags).as_slice(),
-        filter.all_tags.as_slice(),
-    ) {
-        ([], []) => None,
-        ([slug], []) | ([], [slug]) => Some(Some(slug.clone())),
-        _ => Some(None),
-    };
-    let counted = match (plain, &one_tag, filter.authors.as_slice()) {
-        (true, None, []) => Some(Counted::All),
-        (true, Some(Some(tag)), []) => Some(Counted::TagSlug(tag)),
-        (true, None, [author]) => Some(Counted::AuthorSlug(author)),
+    let no_tags = filter.any_tags.is_empty() && filter.all_tags.is_empty();
+    let one_tag = single_tag(filter);
+    let counted = match (plain, no_tags, &one_tag, filter.authors.as_slice()) {
+        (true, true, _, []) => Some(Counted::All),
+        (true, _, Some(tag), []) => Some(Counted::TagSlug(tag)),
+        (true, true, _, [author]) => Some(Counted::AuthorSlug(author)),
         _ => None,
     };
     if let Some(counted) = counted {
@@ -249,6 +421,17 @@ fn bounded_total(
     Ok((total, changed, false))
 }
 
+/// The tag of a filter by exactly one tag.
+fn single_tag(filter: &ArticleFilter) -> Option<String> {
+    match (
+        distinct(&filter.any_tags).as_slice(),
+        filter.all_tags.as_slice(),
+    ) {
+        ([slug], []) | ([], [slug]) => Some(slug.clone()),
+        _ => None,
+    }
+}
+
 /// A count (and the content clock read with it), reused across the pages of its filter for
 /// the count cache's TTL.
 fn cached(
@@ -264,13 +447,16 @@ fn cached(
     })
 }
 
-fn cursor_after(order: ArticleOrder, last: &ArticleSummaryRow) -> Cursor {
-    let key = match order {
-        ArticleOrder::PublishedDesc | ArticleOrder::PublishedAsc => {
-            SortKey::Time(last.published_at.unwrap_or(rows::UNPUBLISHED_SORTS_AS))
+/// Where the next page starts; `tier` is the last row's in a relevance order.
+fn cursor_after(order: ArticleOrder, last: &ArticleSummaryRow, tier: Option<&Tier>) -> Cursor {
+    let published = last.published_at.unwrap_or(rows::UNPUBLISHED_SORTS_AS);
+    let key = match (order, tier) {
+        (ArticleOrder::Relevance, Some(tier)) => SortKey::Tier(tier.number()),
+        (ArticleOrder::PublishedDesc | ArticleOrder::PublishedAsc | ArticleOrder::Relevance, _) => {
+            SortKey::Time(published)
         }
-        ArticleOrder::UpdatedDesc => SortKey::Time(last.updated_at),
-        ArticleOrder::TitleAsc => SortKey::Title(last.title.clone()),
+        (ArticleOrder::UpdatedDesc, _) => SortKey::Time(last.updated_at),
+        (ArticleOrder::TitleAsc, _) => SortKey::Title(last.title.clone()),
     };
     Cursor {
         order,

@@ -67,9 +67,22 @@ pub struct ArticleSummary {
     pub tags: Vec<TagRef>,
     /// Only when a list asks for bodies (`Parts::bodies`).
     pub body_html: Option<String>,
+    /// Only in a search (`q`): how well it matched, and where.
+    pub search: Option<SearchHit>,
     /// When what readers see of the article last changed: the article, its author's or a
     /// tag's name, or its status turning from scheduled to published.
     pub last_modified: DateTime<Utc>,
+}
+
+/// Why an article is in a search's results.
+#[derive(Debug, Clone)]
+pub struct SearchHit {
+    /// Where it matched (`service::search::Tier`): 3 the title, 2 the excerpt, 1 elsewhere.
+    pub rank: u8,
+    /// The title and excerpt with each matched word between `db::search::MARK_START` and
+    /// `MARK_END`.
+    pub title: String,
+    pub excerpt: String,
 }
 
 #[derive(Debug, Clone)]
@@ -151,6 +164,7 @@ fn summaries(
                 reading_time: row.reading_time,
                 tags: tags.remove(&row.id).unwrap_or_default(),
                 body_html: bodies.remove(&row.id),
+                search: None,
                 author: AuthorRef {
                     id: author.id,
                     slug: author.slug,

@@ -150,6 +150,8 @@ pub fn create(
             author_id,
             created_at: now,
             updated_at: now,
+            search_tags: "",
+            search_author: "",
         };
         let id = match &input.slug {
             Some(slug) if rows::slug_taken(conn, slug, None)? => {

@@ -1,0 +1,4 @@
+DROP INDEX articles_search;
+ALTER TABLE articles DROP COLUMN search, DROP COLUMN search_author, DROP COLUMN search_tags;
+DROP TEXT SEARCH CONFIGURATION folio_search;
+DROP TEXT SEARCH DICTIONARY folio_english_stem;

@@ -1,0 +1,576 @@
+//! Full-text search as a reader meets it: a hand-written corpus with known answers, on each
+//! backend's own engine.
+
+use std::collections::BTreeSet;
+
+use folio::auth::Role;
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+use crate::helpers::{TestApp, TestUser, ids, on_each_backend, spawn_empty, spawn_seeded_with};
+
+/// The corpus: (title, excerpt, body, tags). Each query below names what it must find.
+const CORPUS: &[(&str, &str, &str, &[&str])] = &[
+    (
+        "Crème brûlée for engineers",
+        "A dessert, measured.",
+        "Caramelise the sugar.",
+        &["food"],
+    ),
+    (
+        "Une école à Paris",
+        "Apprendre le français.",
+        "Les élèves arrivent.",
+        &["travel"],
+    ),
+    (
+        "Ωμέγα σημειώσεις",
+        "Σημειώσεις για το Ωμέγα.",
+        "Κείμενο.",
+        &["greek"],
+    ),
+    (
+        "Привет, мир",
+        "Первая заметка.",
+        "Текст заметки.",
+        &["russian"],
+    ),
+    (
+        "Indexing strategies",
+        "How databases find rows.",
+        "B-trees and hashes.",
+        &["databases"],
+    ),
+    (
+        "Notes on storage",
+        "Pages and blocks.",
+        "Most indexes are B-trees.",
+        &["databases"],
+    ),
+    (
+        "Honest schemas win",
+        "Types that tell the truth.",
+        "Plain text.",
+        &["design"],
+    ),
+    (
+        "Why schemas are rarely honest",
+        "A rant.",
+        "Plain text.",
+        &["design"],
+    ),
+    (
+        "Database internals",
+        "Inside the engine.",
+        "Pages, WAL, and locks.",
+        &["databases"],
+    ),
+    (
+        "Zebra crossings",
+        "Stripes on roads.",
+        "Nothing else here.",
+        &["roads"],
+    ),
+    (
+        "Road markings",
+        "Paint on asphalt.",
+        "The zebra is a pattern. Zebra, zebra, zebra.",
+        &["roads"],
+    ),
+    (
+        "<script>alert(1)</script> quokka & friends",
+        "Escaped <b>bold</b> quokka.",
+        "Body.",
+        &["xss"],
+    ),
+    (
+        "Drafts we publish",
+        "About drafts.",
+        "Drafts and more drafts.",
+        &["writing"],
+    ),
+];
+
+struct Corpus {
+    app: TestApp,
+    author: TestUser,
+    /// Article ids by title.
+    ids: Vec<(String, i64)>,
+}
+
+impl Corpus {
+    async fn new(backend: folio::db::Backend) -> Self {
+        let app = spawn_empty(backend).await;
+        let author = app.user(Role::Author).await;
+        let mut ids = Vec::new();
+        for (title, excerpt, body, tags) in CORPUS {
+            let (id, _, _) = app
+                .create_article(
+                    &author.token,
+                    json!({"title": title, "excerpt": excerpt, "body_markdown": body,
+                           "tags": tags, "status": "published"}),
+                )
+                .await;
+            ids.push(((*title).to_owned(), id));
+        }
+        Self { app, author, ids }
+    }
+
+    fn id(&self, title: &str) -> i64 {
+        self.ids
+            .iter()
+            .find(|(t, _)| t == title)
+            .unwrap_or_else(|| panic!("no article {title}"))
+            .1
+    }
+
+    async fn search(&self, q: &str) -> Value {
+        self.search_with(q, "").await
+    }
+
+    async fn search_with(&self, q: &str, more: &str) -> Value {
+        let q = urlencode(q);
+        self.app
+            .get_json(
+                &format!("/api/v1/articles?q={q}&limit=100{more}"),
+                StatusCode::OK,
+            )
+            .await
+    }
+
+    /// The titles a query finds, as a set.
+    async fn found(&self, q: &str) -> BTreeSet<String> {
+        titles(&self.search(q).await)
+    }
+}
+
+fn urlencode(text: &str) -> String {
+    form_urlencoded::byte_serialize(text.as_bytes()).collect()
+}
+
+fn titles(body: &Value) -> BTreeSet<String> {
+    body["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["title"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+fn set(titles: &[&str]) -> BTreeSet<String> {
+    titles.iter().map(|t| (*t).to_owned()).collect()
+}
+
+#[actix_web::test]
+async fn accents_case_and_stems_fold_both_ways() {
+    on_each_backend(|backend| async move {
+        let corpus = Corpus::new(backend).await;
+        assert_eq!(
+            corpus.found("creme brulee").await,
+            set(&["Crème brûlée for engineers"])
+        );
+        assert_eq!(
+            corpus.found("CRÈME").await,
+            set(&["Crème brûlée for engineers"])
+        );
+        assert_eq!(corpus.found("ÉCOLE").await, set(&["Une école à Paris"]));
+        assert_eq!(corpus.found("ecole").await, set(&["Une école à Paris"]));
+        assert_eq!(corpus.found("ΩΜΈΓΑ ").await, set(&["Ωμέγα σημειώσεις"]));
+        assert_eq!(corpus.found("ПРИВЕТ ").await, set(&["Привет, мир"]));
+        // index, indexes, indexing: one stem.
+        let index = set(&["Indexing strategies", "Notes on storage"]);
+        for q in ["index ", "indexes ", "indexing ", "INDEXED "] {
+            assert_eq!(corpus.found(q).await, index, "{q:?}");
+        }
+    })
+    .await;
+}
+
+#[actix_web::test]
+async fn phrases_exclusions_and_the_prefix_being_typed() {
+    on_each_backend(|backend| async move {
+        let corpus = Corpus::new(backend).await;
+        assert_eq!(
+            corpus.found("\"honest schemas\"").await,
+            set(&["Honest schemas win"])
+        );
+        assert_eq!(
+            corpus.found("honest schemas ").await,
+            set(&["Honest schemas win", "Why schemas are rarely honest"]),
+            "without quotes, any order"
+        );
+        assert_eq!(
+            corpus.found("schemas -rant").await,
+            set(&["Honest schemas win"])
+        );
+        // The title, an excerpt ("databases") and the tag "databases" all start with it.
+        assert_eq!(
+            corpus.found("datab").await,
+            set(&[
+                "Database internals",
+                "Indexing strategies",
+                "Notes on storage"
+            ])
+        );
+        assert_eq!(
+            corpus.found("datab ").await,
+            BTreeSet::new(),
+            "a finished word is not a prefix"
+        );
+        // Tag and author names are searched too.
+        let by_tag = corpus.found("roads ").await;
+        assert!(by_tag.contains("Zebra crossings") && by_tag.contains("Road markings"));
+        let by_author = corpus.found("Test author").await;
+        assert_eq!(by_author.len(), CORPUS.len());
+    })
+    .await;
+}
+
+#[actix_web::test]
+async fn operator_characters_are_text_and_nothing_searchable_is_a_400() {
+    on_each_backend(|backend| async move {
+        let corpus = Corpus::new(backend).await;
+        for q in [
+            "*",
+            "zebra*",
+            "title:zebra",
+            "^zebra",
+            "(zebra",
+            "zebra)",
+            "NEAR(zebra road)",
+            "zebra NEAR road",
+            "zebra & road",
+            "zebra | road",
+            "!zebra",
+            "zebra <-> road",
+            "\"zebra",
+            "zebra\"",
+            "-",
+            "zebra -",
+            "AND",
+            "OR NOT",
+            "zebra:*",
+            "'zebra'",
+            "\\zebra",
+            "{zebra}",
+            "zebra\u{0}",
+            "%zebra_",
+        ] {
+            let response = corpus
+                .app
+                .get(&format!("/api/v1/articles?q={}", urlencode(q)))
+                .await;
+            let status = response.status();
+            assert!(
+                status == StatusCode::OK || status == StatusCode::BAD_REQUEST,
+                "{q:?}: {status}"
+            );
+            if status == StatusCode::BAD_REQUEST {
+                let problem: Value = response.json().await.unwrap();
+                assert_eq!(problem["errors"][0]["field"], "q", "{q:?}: {problem}");
+            }
+        }
+        // Punctuation inside a token joins its words into a phrase, as in "real-time": no
+        // column filter, no grouping.
+        assert!(corpus.found("title:zebra").await.is_empty());
+        assert_eq!(
+            corpus.found("(zebra)").await,
+            set(&["Zebra crossings", "Road markings"])
+        );
+        assert!(corpus.found("zebra & road").await.contains("Road markings"));
+        for q in ["", "   ", "*** !!", "-", "\"\"", "-zebra"] {
+            let problem = corpus
+                .app
+                .get_json(
+                    &format!("/api/v1/articles?q={}", urlencode(q)),
+                    StatusCode::BAD_REQUEST,
+                )
+                .await;
+            assert_eq!(problem["errors"][0]["field"], "q", "{q:?}");
+        }
+        let long = "a".repeat(201);
+        let problem = corpus
+            .app
+            .get_json(
+                &format!("/api/v1/articles?q={long}"),
+                StatusCode::BAD_REQUEST,
+            )
+            .await;
+        assert_eq!(problem["errors"][0]["field"], "q");
+        let problem = corpus
+            .app
+            .get_json("/api/v1/articles?sort=relevance", StatusCode::BAD_REQUEST)
+            .await;
+        assert_eq!(problem["errors"][0]["field"], "sort");
+    })
+    .await;
+}
+
+#[actix_web::test]
+async fn title_matches_rank_first_and_highlights_are_escaped() {
+    on_each_backend(|backend| async move {
+        let corpus = Corpus::new(backend).await;
+        let found = corpus.search("zebra").await;
+        assert_eq!(
+            ids(&found),
+            [corpus.id("Zebra crossings"), corpus.id("Road markings")],
+            "the title match first, though the body says zebra four times"
+        );
+        let (first, second) = (&found["data"][0]["search"], &found["data"][1]["search"]);
+        assert_eq!(
+            (first["rank"].as_u64(), second["rank"].as_u64()),
+            (Some(3), Some(1)),
+            "title, then body"
+        );
+        assert_eq!(first["highlights"]["title"], "<mark>Zebra</mark> crossings");
+        assert_eq!(second["highlights"]["title"], "Road markings");
+
+        let hit = &corpus.search("quokka").await["data"][0]["search"]["highlights"];
+        assert_eq!(
+            hit["title"],
+            "&lt;script&gt;alert(1)&lt;/script&gt; <mark>quokka</mark> &amp; friends"
+        );
+        assert_eq!(
+            hit["excerpt"],
+            "Escaped &lt;b&gt;bold&lt;/b&gt; <mark>quokka</mark>."
+        );
+
+        // Another order keeps `search`; `fields` may leave it out.
+        let by_title = corpus.search_with("zebra", "&sort=title").await;
+        assert_eq!(
+            ids(&by_title),
+            [corpus.id("Road markings"), corpus.id("Zebra crossings")]
+        );
+        assert!(by_title["data"][0]["search"]["rank"].is_number());
+        let lean = corpus.search_with("zebra", "&fields=title").await;
+        assert!(lean["data"][0].get("search").is_none());
+        let with = corpus.search_with("zebra", "&fields=title,search").await;
+        assert!(with["data"][0]["search"]["highlights"].is_object());
+        // Without q, no item carries `search`.
+        let plain = corpus
+            .app
+            .get_json("/api/v1/articles", StatusCode::OK)
+            .await;
+        assert!(plain["data"][0].get("search").is_none());
+    })
+    .await;
+}
+
+#[actix_web::test]
+async fn drafts_stay_invisible_to_who_may_not_see_them() {
+    on_each_backend(|backend| async move {
+        let corpus = Corpus::new(backend).await;
+        let (draft, _, _) = corpus
+            .app
+            .create_article(
+                &corpus.author.token,
+                json!({"title": "Secret unicorn", "body_markdown": "unicorn"}),
+            )
+            .await;
+        let anonymous = corpus.search_with("unicorn", "&count=exact").await;
+        assert_eq!(anonymous["meta"]["total"], 0);
+        assert!(anonymous["data"].as_array().unwrap().is_empty());
+        let other = corpus.app.user(Role::Author).await;
+        let theirs = corpus
+            .app
+            .send(
+                Method::GET,
+                "/api/v1/articles?q=unicorn&status=all&count=exact",
+                Some(&other.token),
+                None,
+                None,
+            )
+            .await;
+        assert_eq!(theirs.body["meta"]["total"], 0, "another author's draft");
+        let mine = corpus
+            .app
+            .send(
+                Method::GET,
+                "/api/v1/articles?q=unicorn&status=all",
+                Some(&corpus.author.token),
+                None,
+                None,
+            )
+            .await;
+        assert_eq!(ids(&mine.body), [draft]);
+        assert_eq!(
+            mine.body["data"][0]["search"]["highlights"]["title"],
+            "Secret <mark>unicorn</mark>"
+        );
+    })
+    .await;
+}
+
+#[actix_web::test]
+async fn the_index_follows_edits_deletes_and_renames() {
+    on_each_backend(|backend| async move {
+        let corpus = Corpus::new(backend).await;
+        let app = &corpus.app;
+        let token = corpus.author.token.clone();
+        let id = corpus.id("Zebra crossings");
+        let etag = app.etag_of(id, &token).await;
+        let edited = app
+            .send(
+                Method::PATCH,
+                &format!("/api/v1/articles/{id}"),
+                Some(&token),
+                Some(json!({"title": "Pelican crossings"})),
+                Some(&etag),
+            )
+            .await;
+        assert_eq!(edited.status, StatusCode::OK);
+        assert_eq!(corpus.found("pelican").await, set(&["Pelican crossings"]));
+        assert_eq!(corpus.found("zebra").await, set(&["Road markings"]));
+
+        let gone = corpus.id("Road markings");
+        let etag = app.etag_of(gone, &token).await;
+        let deleted = app
+            .send(
+                Method::DELETE,
+                &format!("/api/v1/articles/{gone}"),
+                Some(&token),
+                None,
+                Some(&etag),
+            )
+            .await;
+        assert_eq!(deleted.status, StatusCode::NO_CONTENT);
+        assert_eq!(corpus.found("zebra").await, BTreeSet::new());
+
+        // A tag renamed: its articles are found by the new name, not the old.
+        let editor = app.user(Role::Editor).await;
+        let tag = app
+            .get_json("/api/v1/tags/slug/databases", StatusCode::OK)
+            .await;
+        let renamed = app
+            .send(
+                Method::PATCH,
+                &format!("/api/v1/tags/{}", tag["id"]),
+                Some(&editor.token),
+                Some(json!({"name": "Datastores"})),
+                None,
+            )
+            .await;
+        assert_eq!(renamed.status, StatusCode::OK, "{}", renamed.body);
+        assert_eq!(
+            corpus.found("datastores").await,
+            set(&[
+                "Indexing strategies",
+                "Notes on storage",
+                "Database internals"
+            ])
+        );
+        // A tag deleted: its name finds nothing.
+        let doomed = app
+            .get_json("/api/v1/tags/slug/travel", StatusCode::OK)
+            .await;
+        let deleted = app
+            .send(
+                Method::DELETE,
+                &format!("/api/v1/tags/{}", doomed["id"]),
+                Some(&editor.token),
+                None,
+                None,
+            )
+            .await;
+        assert_eq!(deleted.status, StatusCode::NO_CONTENT, "{}", deleted.body);
+        assert_eq!(corpus.found("travel").await, BTreeSet::new());
+
+        // The author renamed: found by the new name.
+        let renamed = app
+            .send(
+                Method::PATCH,
+                "/api/v1/me",
+                Some(&token),
+                Some(json!({"name": "Ottoline Quill"})),
+                None,
+            )
+            .await;
+        assert_eq!(renamed.status, StatusCode::OK, "{}", renamed.body);
+        assert_eq!(corpus.found("ottoline").await.len(), CORPUS.len() - 1);
+        assert!(corpus.found("\"test author\"").await.is_empty());
+    })
+    .await;
+}
+
+#[actix_web::test]
+async fn a_relevance_cursor_walk_visits_every_match_once_across_the_tiers() {
+    on_each_backend(|backend| async move {
+        let app = spawn_seeded_with(backend, 60, |_| {}).await;
+        let mut tiers_crossed = 0;
+        for q in ["the ", "cache query", "sche"] {
+            let all = app
+                .get_json(
+                    &format!("/api/v1/articles?q={}&count=exact&limit=1", urlencode(q)),
+                    StatusCode::OK,
+                )
+                .await;
+            let total = all["meta"]["total"].as_i64().unwrap();
+            assert!(total > 7, "{q:?} matches only {total}");
+            let mut seen = Vec::new();
+            let mut ranks = Vec::new();
+            let mut cursor: Option<String> = None;
+            loop {
+                let path = match &cursor {
+                    Some(c) => format!("/api/v1/articles?q={}&limit=7&cursor={c}", urlencode(q)),
+                    None => format!("/api/v1/articles?q={}&limit=7", urlencode(q)),
+                };
+                let page = app.get_json(&path, StatusCode::OK).await;
+                for item in page["data"].as_array().unwrap() {
+                    seen.push(item["id"].as_i64().unwrap());
+                    ranks.push(item["search"]["rank"].as_u64().unwrap());
+                }
+                match page["meta"]["next_cursor"].as_str() {
+                    Some(next) => cursor = Some(next.to_owned()),
+                    None => break,
+                }
+            }
+            let unique: BTreeSet<i64> = seen.iter().copied().collect();
+            assert_eq!(unique.len(), seen.len(), "{q:?}: a match came twice");
+            assert_eq!(seen.len() as i64, total, "{q:?}: every match once");
+            // Best tier first, newest first within a tier.
+            let ranked: Vec<(u64, i64)> = ranks.iter().copied().zip(seen.iter().copied()).collect();
+            assert!(ranked.windows(2).all(|w| w[0] > w[1]), "{q:?}: {ranked:?}");
+            if ranks.first() != ranks.last() {
+                tiers_crossed += 1;
+            }
+            // Pages by number agree with the cursor walk.
+            let mut by_page = Vec::new();
+            for page in 1.. {
+                let body = app
+                    .get_json(
+                        &format!("/api/v1/articles?q={}&limit=7&page={page}", urlencode(q)),
+                        StatusCode::OK,
+                    )
+                    .await;
+                let found = ids(&body);
+                if found.is_empty() {
+                    break;
+                }
+                by_page.extend(found);
+            }
+            assert_eq!(by_page, seen, "{q:?}");
+        }
+        assert!(
+            tiers_crossed > 0,
+            "no walk crossed from one tier to the next"
+        );
+    })
+    .await;
+}
+
+#[actix_web::test]
+async fn search_composes_with_the_other_filters() {
+    on_each_backend(|backend| async move {
+        let corpus = Corpus::new(backend).await;
+        let found = corpus.search_with("pages", "&tag=databases").await;
+        assert_eq!(
+            titles(&found),
+            set(&["Notes on storage", "Database internals"])
+        );
+        let found = corpus.search_with("pages", "&exclude_tag=databases").await;
+        assert!(titles(&found).is_empty());
+        let counted = corpus.search_with("schemas", "&count=exact").await;
+        assert_eq!(counted["meta"]["total"], 2);
+    })
+    .await;
+}
