@@ -5,9 +5,10 @@
 //!   total takes a small share of the machine; for up to `GRACE` TTLs more it is served
 //!   stale while one caller refreshes it, so an expiry costs one request, not a stampede;
 //! - a key that is missing is computed by one caller while the others wait for its result;
-//! - this instance's own writes make every entry unusable at once (the shared generation), so
-//!   a writer reads their write; other instances' writes, and scheduled articles going live,
-//!   show within the TTL.
+//! - every write makes every entry unusable at once (the shared generation): this
+//!   instance's own right after its commit, so a writer reads their write; other instances'
+//!   when their announcement arrives (`jobs::listener`, PostgreSQL); scheduled articles
+//!   going live when the jobs runner counts them (`jobs`).
 
 use std::future::Future;
 use std::hash::Hash;

@@ -132,12 +132,14 @@ pub struct Config {
     )]
     pub stale_cache_mb: u64,
 
-    /// Milliseconds an anonymous response is kept in memory (0 turns the cache off).
+    /// Milliseconds an anonymous response is kept in memory (0 turns the cache off). Writes
+    /// drop it at once on every instance (`jobs::listener`), so this only bounds the
+    /// staleness of what no write announces.
     #[arg(
         long,
         global = true,
         env = "FOLIO_READ_CACHE_TTL_MS",
-        default_value_t = 1000
+        default_value_t = 60_000
     )]
     pub read_cache_ttl_ms: u64,
 
@@ -147,7 +149,7 @@ pub struct Config {
         long,
         global = true,
         env = "FOLIO_COUNT_CACHE_TTL_MS",
-        default_value_t = 1000
+        default_value_t = 60_000
     )]
     pub count_cache_ttl_ms: u64,
 

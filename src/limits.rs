@@ -8,12 +8,15 @@ use std::time::Duration;
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 
+use crate::db::{Backend, Pool, login_limits};
 use crate::error::AppError;
 
 /// Login attempts allowed per client address and per account, each a burst of `n` refilled
-/// at `n` a minute. Per instance: with several instances the effective limit is multiplied,
-/// which still stops brute force.
+/// at `n` a minute. On PostgreSQL the budgets live in the database, so every instance
+/// spends from the same ones; on SQLite (one instance) in memory.
 pub struct LoginLimiter {
+    per_address: u32,
+    per_account: u32,
     by_address: Option<DefaultKeyedRateLimiter<IpAddr>>,
     by_account: Option<DefaultKeyedRateLimiter<String>>,
     clock: DefaultClock,
@@ -27,13 +30,50 @@ impl LoginLimiter {
     /// A limit of 0 means none.
     pub fn new(per_address: u32, per_account: u32) -> Self {
         Self {
+            per_address,
+            per_account,
             by_address: per_minute(per_address),
             by_account: per_minute(per_account),
             clock: DefaultClock::default(),
         }
     }
 
-    pub fn check(&self, address: Option<IpAddr>, account: &str) -> Result<(), AppError> {
+    /// Spends one attempt from the address's budget and the account's, or says when to retry.
+    pub async fn check(
+        &self,
+        db: &Pool,
+        address: Option<IpAddr>,
+        account: &str,
+    ) -> Result<(), AppError> {
+        if db.backend != Backend::Postgres {
+            return self.check_here(address, account);
+        }
+        let budgets: Vec<(String, u32)> = [
+            address.map(|a| (format!("address {a}"), self.per_address)),
+            Some((format!("account {account}"), self.per_account)),
+        ]
+        .into_iter()
+        .flatten()
+        .filter(|(_, per_minute)| *per_minute > 0)
+        .collect();
+        if budgets.is_empty() {
+            return Ok(());
+        }
+        db.write(move |conn| {
+            for (key, per_minute) in budgets {
+                let interval = 60.0 / f64::from(per_minute);
+                if let Some(wait) = login_limits::take(conn, &key, interval, per_minute)? {
+                    return Err(AppError::TooManyRequests {
+                        retry_after_secs: (wait.ceil() as u64).max(1),
+                    });
+                }
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    fn check_here(&self, address: Option<IpAddr>, account: &str) -> Result<(), AppError> {
         let retry = |wait: Duration| AppError::TooManyRequests {
             retry_after_secs: wait.as_secs().max(1),
         };

@@ -59,6 +59,14 @@ fn describe() {
         "Database work that failed, by kind (unavailable, timeout, contended, internal)"
     );
     describe_gauge!(
+        "folio_cache_listener_connected",
+        "1 while this instance hears other instances' writes (PostgreSQL LISTEN), else 0"
+    );
+    describe_counter!(
+        "folio_cache_invalidations_total",
+        "Writes announced by any instance that dropped this instance's caches"
+    );
+    describe_gauge!(
         "folio_db_circuit_breaker_state",
         "1 for the database circuit breaker's current state (closed, open, half_open)"
     );

@@ -32,6 +32,7 @@ pub struct Application {
     server: Server,
     port: u16,
     jobs: crate::jobs::Runner,
+    cache_listener: Option<crate::jobs::CacheListener>,
 }
 
 impl Application {
@@ -67,10 +68,11 @@ impl Application {
             Arc::downgrade(&pool.health),
             tokens.clone(),
         )?;
-        let jobs = crate::jobs::Runner::start(pool.clone(), &url)?;
+        let generation = Generation::default();
+        let jobs = crate::jobs::Runner::start(pool.clone(), &url, generation.clone())?;
+        let cache_listener = crate::jobs::CacheListener::start(&url, generation.clone())?;
         let doc = crate::openapi::document();
         let served_doc = crate::openapi::document_value();
-        let generation = Generation::default();
         let read_cache = Data::new(ReadCache::new(
             TtlCache::new(
                 config.read_cache_entries,
@@ -149,6 +151,7 @@ impl Application {
             server: server.run(),
             port,
             jobs,
+            cache_listener,
         })
     }
 
@@ -159,6 +162,7 @@ impl Application {
     /// Serves until SIGINT or SIGTERM, then drains in-flight requests.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let _jobs = self.jobs;
+        let _cache_listener = self.cache_listener;
         self.server.await
     }
 }

@@ -90,7 +90,7 @@ pub async fn login(
     let LoginRequest { email, password } = body.0;
     let email = email.trim().to_lowercase();
     let address = super::client::client_address(&req, &state.config.trusted_proxies);
-    if let Err(limited) = state.limits.login.check(address, &email) {
+    if let Err(limited) = state.limits.login.check(&state.db, address, &email).await {
         metrics::counter!("folio_logins_total", "outcome" => "limited").increment(1);
         return Err(limited);
     }

@@ -6,6 +6,8 @@ mod conn;
 pub mod counters;
 mod fragments;
 pub mod health;
+pub mod login_limits;
+pub mod notify;
 mod pool;
 pub mod schema;
 pub mod search;

@@ -55,6 +55,19 @@ pub fn mark_used(conn: &mut DbConn, id: i64, now: NaiveDateTime) -> QueryResult<
     Ok(updated == 1)
 }
 
+/// Deletes refresh tokens that expired before `now` (up to `limit`, so one pass stays short):
+/// presented again they are refused as unknown, as they would be as expired.
+pub fn prune_expired(conn: &mut DbConn, now: NaiveDateTime, limit: i64) -> QueryResult<usize> {
+    let expired = refresh_tokens::table
+        .filter(refresh_tokens::expires_at.lt(now))
+        .select(refresh_tokens::id)
+        .limit(limit);
+    diesel::delete(
+        refresh_tokens::table.filter(crate::db::in_subquery(refresh_tokens::id, expired)),
+    )
+    .execute(conn)
+}
+
 pub fn revoke(conn: &mut DbConn, hash: &str, now: NaiveDateTime) -> QueryResult<usize> {
     diesel::update(
         refresh_tokens::table

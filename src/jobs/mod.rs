@@ -1,19 +1,23 @@
 //! The background runner that `folio serve` starts: timed work, on its own thread, off the
 //! HTTP workers. Work that must happen once per cluster runs only while this instance is the
-//! leader (`leader`): counting scheduled articles as their time comes.
+//! leader (`leader`): counting scheduled articles as their time comes, and pruning what
+//! nothing reads again.
 //!
 //! The runner stops when its `Runner` is dropped (with the server that owns it).
 
 mod leader;
+mod listener;
 
 use std::sync::mpsc::{self, RecvTimeoutError};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
+use crate::cache::Generation;
 use crate::db::health::BreakerState;
-use crate::db::{DatabaseUrl, Pool};
+use crate::db::{self, DatabaseUrl, Pool};
 use crate::service;
 
 pub use leader::Leadership;
+pub use listener::CacheListener;
 
 /// How often the timed work runs. Scheduled articles are counted within about this long of
 /// their time (they are visible to readers at their time exactly, whatever the runner does).
@@ -26,9 +30,10 @@ pub struct Runner {
 
 impl Runner {
     /// Starts the runner's thread.
-    pub fn start(pool: Pool, url: &DatabaseUrl) -> std::io::Result<Self> {
+    pub fn start(pool: Pool, url: &DatabaseUrl, generation: Generation) -> std::io::Result<Self> {
         let (stop, stopped) = mpsc::channel::<()>();
         let mut leadership = Leadership::new(url);
+        let mut last_housekeeping = None;
         std::thread::Builder::new()
             .name("folio-jobs".into())
             .spawn(move || {
@@ -39,7 +44,7 @@ impl Runner {
                     let usable = pool.health.not_ready().is_none()
                         && pool.health.state() == BreakerState::Closed;
                     if usable && leadership.is_leader() {
-                        run_leader_jobs(&pool);
+                        run_leader_jobs(&pool, &generation, &mut last_housekeeping);
                     }
                 }
                 leadership.resign();
@@ -48,11 +53,34 @@ impl Runner {
     }
 }
 
+/// How often the leader forgets what nothing reads again: spent login budgets and expired
+/// refresh tokens.
+const HOUSEKEEPING: Duration = Duration::from_secs(60);
+
 /// Work done once per cluster. Failures are logged and retried at the next tick.
-fn run_leader_jobs(pool: &Pool) {
+fn run_leader_jobs(pool: &Pool, generation: &Generation, last_housekeeping: &mut Option<Instant>) {
+    if last_housekeeping.is_none_or(|at| at.elapsed() >= HOUSEKEEPING) {
+        *last_housekeeping = Some(Instant::now());
+        let pruned = pool.run_blocking(|conn| {
+            let budgets = db::login_limits::prune(conn)?;
+            let tokens = db::tokens::prune_expired(conn, db::now(), 10_000)?;
+            Ok((budgets, tokens))
+        });
+        match pruned {
+            Ok((0, 0)) => {}
+            Ok((budgets, tokens)) => {
+                tracing::info!(login_budgets = budgets, refresh_tokens = tokens, "pruned");
+            }
+            Err(e) => tracing::warn!(error = %e, "pruning failed; retrying"),
+        }
+    }
     match pool.run_blocking(service::changes::count_due_articles) {
         Ok(0) => {}
-        Ok(n) => tracing::info!(articles = n, "scheduled articles came due"),
+        Ok(n) => {
+            // Cached lists and counts show them now (other instances hear it: `listener`).
+            generation.bump();
+            tracing::info!(articles = n, "scheduled articles came due");
+        }
         Err(e) => tracing::warn!(error = %e, "counting due articles failed; retrying"),
     }
 }

@@ -1,8 +1,9 @@
 //! What a write changed, recorded by the service that made it, inside its transaction, and
 //! handed from here to every consumer in that same transaction: the published-article
-//! counters and the content clock. So a rolled-back write changes nothing anywhere, and a
-//! committed one changes everything. After the commit, `AppState::write` drops this
-//! instance's caches.
+//! counters, the search index's names, the content clock and the announcement to other
+//! instances (PostgreSQL NOTIFY, delivered on commit). So a rolled-back write changes
+//! nothing anywhere, and a committed one changes everything. After the commit,
+//! `AppState::write` drops this instance's caches.
 //!
 //! Consumers never hook into handlers or services: they read `Change` values here.
 
@@ -76,6 +77,7 @@ impl ChangeSet {
         count(conn, &self.0)?;
         index_names(conn, &self.0)?;
         counters::touch_content_clock(conn, db::now())?;
+        db::notify::announce_content_change(conn)?;
         Ok(())
     }
 }

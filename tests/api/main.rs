@@ -18,6 +18,7 @@ mod fields;
 mod helpers;
 mod http;
 mod http_caching;
+mod instances;
 mod migrations;
 mod openapi;
 mod previews;
