@@ -1,6 +1,7 @@
 """Fault tests against the release binary and a throwaway PostgreSQL server (never the shared
 one): start without the database, a 10 s outage under mixed load, kill -9 under writes on both
-backends, SIGTERM under load, and the metrics read with Prometheus' own parser.
+backends, SIGTERM under load, the metrics read with Prometheus' own parser, and kill -9 of the
+instance that leads the timed work while another waits to take over.
 
     python3 .ci/faults.py target/release/folio LOG_DIR
 
@@ -256,11 +257,55 @@ def sigterm_under_load():
     expect(exit_code == 0, "a clean exit")
 
 
+def leader_takeover():
+    print("\n== kill -9 the leader: the other instance takes over the timed work")
+    pg = Server("leader")
+    pg.start()
+    url = pg.create_database("folio")
+    leader = "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted"
+    try:
+        # Caches that live ten minutes: B's list can only show the article if its own runner,
+        # now the leader, counts it and drops them.
+        env = {"FOLIO_READ_CACHE_TTL_MS": "600000", "FOLIO_COUNT_CACHE_TTL_MS": "600000"}
+        a = Folio(BINARY, url, LOG_DIR, "faults-leader-a", env).start()
+        a.wait_ready()
+        expect(wait_for(lambda: pg.psql(leader, "folio") != "", 10) is not None, "A leads")
+        first_leader = pg.psql(leader, "folio")
+        b = Folio(BINARY, url, LOG_DIR, "faults-leader-b", env).start()
+        b.wait_ready()
+        token = a.admin_token()
+        due = int(time.time()) + 5
+        at = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(due))
+        status, _, _ = a.json("POST", "/api/v1/articles", {
+            "title": "Due after the leader died", "body_markdown": "Later.",
+            "status": "scheduled", "published_at": at}, token)
+        expect(status == 201, f"a scheduled article through A ({status})")
+
+        def titles():
+            status, _, body = b.json("GET", "/api/v1/articles")
+            return [item["title"] for item in body["data"]] if status == 200 else []
+
+        expect(titles() == [], "B's cached list does not show it yet")
+        a.kill()
+        killed, killed_wall = time.monotonic(), time.time()
+        took_over = wait_for(lambda: pg.psql(leader, "folio") not in ("", first_leader), 20)
+        seen = wait_for(lambda: titles() == ["Due after the leader died"], 30)
+        print(f"  B took the lead {took_over and round(took_over, 2)} s after the kill; the article, "
+              f"due {due - killed_wall:.1f} s after it, showed through B's cache "
+              f"{seen and round(time.monotonic() - killed, 2)} s after it")
+        expect(took_over is not None and took_over < 5, "B takes the lead within seconds")
+        expect(seen is not None, "B counts the due article and its cached list shows it")
+        b.stop()
+    finally:
+        pg.remove()
+
+
 start_without_database()
 outage_under_load()
 kill_under_writes("sqlite")
 kill_under_writes("postgres")
 sigterm_under_load()
+leader_takeover()
 print()
 if failures:
     print(f"faults: FAILED: {len(failures)} expectations: {failures}")

@@ -54,6 +54,17 @@ impl Tier {
     }
 }
 
+impl Term {
+    /// A quoted FTS5 string (nothing in it is syntax), `*` after it for a prefix.
+    fn fts5(&self) -> String {
+        let mut text = format!("\"{}\"", self.words.join(" "));
+        if self.prefix {
+            text.push('*');
+        }
+        text
+    }
+}
+
 /// Why `q` cannot be searched for; the API makes it a 400 on `q`.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum QueryError {
@@ -151,20 +162,35 @@ impl SearchQuery {
         self.fts5_where(Some(tier))
     }
 
-    fn fts5_where(&self, tier: Option<Tier>) -> String {
-        let quoted = |term: &Term| {
-            let mut text = format!("\"{}\"", term.words.join(" "));
-            if term.prefix {
-                text.push('*');
-            }
-            text
-        };
-        let wanted: Vec<String> = self
-            .terms
-            .iter()
-            .filter(|t| !t.excluded)
-            .map(quoted)
+    /// An FTS5 query for any one wanted term: what highlighting marks, wherever the whole
+    /// query matched.
+    pub fn fts5_any_term(&self) -> String {
+        let wanted: Vec<String> = self.wanted().map(Term::fts5).collect();
+        wanted.join(" OR ")
+    }
+
+    /// An FTS5 query for the wanted words, each anywhere: as many articles as the query
+    /// matches, or more, found without reading word positions (which phrases need).
+    pub fn fts5_words(&self) -> String {
+        let words: Vec<String> = self
+            .wanted()
+            .flat_map(|term| {
+                let last = term.words.len() - 1;
+                term.words.iter().enumerate().map(move |(i, word)| {
+                    let star = if term.prefix && i == last { "*" } else { "" };
+                    format!("\"{word}\"{star}")
+                })
+            })
             .collect();
+        words.join(" ")
+    }
+
+    fn wanted(&self) -> impl Iterator<Item = &Term> {
+        self.terms.iter().filter(|t| !t.excluded)
+    }
+
+    fn fts5_where(&self, tier: Option<Tier>) -> String {
+        let wanted: Vec<String> = self.wanted().map(Term::fts5).collect();
         let wanted = format!("({})", wanted.join(" "));
         let in_column = |column: &str| format!("({{{column}}} : {wanted})");
         let mut query = match tier {
@@ -179,7 +205,7 @@ impl SearchQuery {
         };
         for term in self.terms.iter().filter(|t| t.excluded) {
             query.push_str(" NOT ");
-            query.push_str(&quoted(term));
+            query.push_str(&term.fts5());
         }
         query
     }

@@ -105,9 +105,15 @@ pub fn list(
         (_, Some(caller)) => Some(caller.user_id),
     };
     let mut filter = filter_of(query, now, unpublished_of);
-    if let Some(text) = filter.search.as_mut() {
-        text.selective = db::search::matches_up_to(conn, &text.fts5, SELECTIVE_MATCHES + 1)?
-            <= SELECTIVE_MATCHES;
+    if let Some(search) = &query.search {
+        // Only pages in another order than relevance read the search through `Matches`.
+        if query.order != ArticleOrder::Relevance
+            && let Some(text) = filter.search.as_mut()
+        {
+            text.selective =
+                db::search::matches_up_to(conn, &search.fts5_words(), SELECTIVE_MATCHES + 1)?
+                    <= SELECTIVE_MATCHES;
+        }
         // A search within a small tag reads the tag's articles and probes the index for each.
         if let Some(tag) = single_tag(&filter) {
             let (tagged, _) = counters::visible(conn, Counted::TagSlug(&tag), now)?;
@@ -118,7 +124,7 @@ pub fn list(
         CountMode::Skip => None,
         CountMode::Exact => {
             let (value, changed) = cached(counts, &filter, "exact", || {
-                rows::count(conn, &filter, None)
+                count_matches(conn, &filter, None)
             })?;
             Some((Total { value, exact: true }, changed))
         }
@@ -187,7 +193,11 @@ pub fn list(
     let mut items = summaries(conn, rows, now, query.parts)?;
     if let Some(search) = &query.search {
         let queries = HitQueries {
-            all: text_match(search, None),
+            any_term: TextMatch {
+                fts5: search.fts5_any_term(),
+                tsquery: search.tsquery(),
+                selective: false,
+            },
             title: text_match(search, Some(Tier::Title)),
             excerpt: text_match(search, Some(Tier::Excerpt)),
         };
@@ -208,7 +218,12 @@ pub fn list(
             })
             .collect();
         for item in &mut items {
-            item.search = hits.remove(&item.id);
+            // No query word in its title or excerpt: it matched elsewhere, nothing to mark.
+            item.search = Some(hits.remove(&item.id).unwrap_or_else(|| SearchHit {
+                rank: Tier::Elsewhere.number(),
+                title: item.title.clone(),
+                excerpt: item.excerpt.clone(),
+            }));
         }
     }
     Ok(ArticlePage {
@@ -355,7 +370,9 @@ fn tier_rows(
     let fts5 = search.fts5_tier(tier);
     filter.search = None;
     let mut before = after;
-    let mut batch = 64;
+    // Each match read costs a row read: start with what the page needs (most matches of
+    // a plain search are visible), then read more at a time.
+    let mut batch = limit.clamp(16, MAX_BATCH);
     let mut found = Vec::new();
     while found.len() < wanted {
         let ids = db::search::matching_ids_desc(conn, &fts5, before, batch)?;
@@ -374,7 +391,7 @@ fn tier_rows(
             break;
         }
         before = Some(oldest);
-        batch = (batch * 4).min(4096);
+        batch = (batch * 4).min(MAX_BATCH);
     }
     Ok(found)
 }
@@ -412,7 +429,7 @@ fn bounded_total(
         return Ok((Total { value, exact: true }, changed, one_tag));
     }
     let (found, changed) = cached(counts, filter, &format!("up to {limit}"), || {
-        rows::count(conn, filter, Some(limit))
+        count_matches(conn, filter, Some(limit))
     })?;
     let total = Total {
         value: found.min(limit),
@@ -431,6 +448,48 @@ fn single_tag(filter: &ArticleFilter) -> Option<String> {
         _ => None,
     }
 }
+
+/// `rows::count`, but a search on SQLite counts from the index (unless a small tag's articles
+/// are fewer than its matches): matches read in batches, newest first, each batch's
+/// articles counted through the filter, until past `limit`. Probing articles in order
+/// instead costs 35 µs each, 350 ms to reach 10,000 at a million articles.
+fn count_matches(
+    conn: &mut DbConn,
+    filter: &ArticleFilter,
+    limit: Option<i64>,
+) -> diesel::QueryResult<(i64, Option<NaiveDateTime>)> {
+    let from_index = matches!(conn, DbConn::Sqlite(_)) && !filter.rare_tags;
+    let Some(text) = filter.search.as_ref().filter(|_| from_index) else {
+        return rows::count(conn, filter, limit);
+    };
+    let mut batch_filter = filter.clone();
+    batch_filter.search = None;
+    let (mut found, mut changed) = (0, None);
+    let mut before = None;
+    loop {
+        let ids = db::search::matching_ids_desc(conn, &text.fts5, before, COUNT_BATCH)?;
+        let Some(&oldest) = ids.last() else { break };
+        let last_batch = (ids.len() as i64) < COUNT_BATCH;
+        batch_filter.only_ids = Some(ids);
+        let (in_batch, clock) = rows::count(conn, &batch_filter, None)?;
+        found += in_batch;
+        changed = clock;
+        if last_batch || limit.is_some_and(|limit| found > limit) {
+            break;
+        }
+        before = Some(oldest);
+    }
+    if found == 0 {
+        // Nothing matched: the content clock alone.
+        batch_filter.only_ids = Some(Vec::new());
+        changed = rows::count(conn, &batch_filter, None)?.1;
+    }
+    Ok((found, changed))
+}
+
+/// Matches read from the index at a time when counting, and at most when paging.
+const COUNT_BATCH: i64 = 4096;
+const MAX_BATCH: i64 = COUNT_BATCH;
 
 /// A count (and the content clock read with it), reused across the pages of its filter for
 /// the count cache's TTL.
