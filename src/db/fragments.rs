@@ -14,7 +14,7 @@ use diesel::sql_types::{BigInt, Bool, HasSqlType, SingleValue, Text};
 
 use super::MultiBackend;
 use super::schema::articles;
-use super::search::TextMatch;
+use super::search::{Scope, TextMatch};
 
 /// Implements the traits an expression needs to appear in a `WHERE` clause of any table its
 /// column can; the SQL is in each type's own `QueryFragment`.
@@ -238,8 +238,37 @@ impl QueryFragment<MultiBackend> for Matches {
                 out.push_sql(" AND article_search.rowid = \"articles\".\"id\")");
             }
             _ => {
-                out.push_sql("\"articles\".\"search\" @@ to_tsquery('folio_search', ");
-                out.push_bind_param::<Text, String>(&self.text.tsquery)?;
+                // A title's or an excerpt's vector holds a few words, quick to test row by
+                // row; the whole article's is read only for what they cannot answer.
+                let text = &self.text;
+                out.push_sql("(TRUE");
+                {
+                    let mut test = |column: &str, query: &'b String, negated: bool| {
+                        out.push_sql(if negated { " AND NOT " } else { " AND " });
+                        out.push_sql(&format!(
+                            "\"articles\".\"{column}\" @@ to_tsquery('folio_search', "
+                        ));
+                        out.push_bind_param::<Text, String>(query)?;
+                        out.push_sql(")");
+                        QueryResult::Ok(())
+                    };
+                    match text.scope {
+                        Scope::Anywhere => test("search", &text.tsquery, false)?,
+                        Scope::Title => test("search_title", &text.tsquery_wanted, false)?,
+                        Scope::Excerpt => {
+                            test("search_excerpt", &text.tsquery_wanted, false)?;
+                            test("search_title", &text.tsquery_wanted, true)?;
+                        }
+                        Scope::Elsewhere => {
+                            test("search", &text.tsquery, false)?;
+                            test("search_title", &text.tsquery_wanted, true)?;
+                            test("search_excerpt", &text.tsquery_wanted, true)?;
+                        }
+                    }
+                    if text.excludes && matches!(text.scope, Scope::Title | Scope::Excerpt) {
+                        test("search", &text.tsquery, false)?;
+                    }
+                }
                 out.push_sql(")");
             }
         }

@@ -10,16 +10,35 @@ use diesel::sql_types::{BigInt, Text};
 use super::DbConn;
 use super::schema::{article_tags, articles};
 
-/// A query as each engine reads it (`service::search::SearchQuery`).
+/// A query as each engine reads it (`service::search::SearchQuery`), over one scope of the
+/// article (the relevance tiers).
 #[derive(Debug, Clone, PartialEq)]
 pub struct TextMatch {
-    /// An FTS5 MATCH expression.
+    /// SQLite: an FTS5 MATCH expression for the scope.
     pub fts5: String,
-    /// A `to_tsquery('folio_search', …)` input.
+    /// PostgreSQL: `to_tsquery('folio_search', …)` inputs for the whole query and for its
+    /// wanted terms alone, which `scope` combines.
     pub tsquery: String,
+    pub tsquery_wanted: String,
+    /// Whether the query excludes words (PostgreSQL: then a scope of the title or the
+    /// excerpt also reads the whole article, for them).
+    pub excludes: bool,
+    pub scope: Scope,
     /// SQLite: the query matches few articles, so a statement starts from its matches rather
     /// than probing articles in order (see `fragments::Matches`).
     pub selective: bool,
+}
+
+/// Where a search must match.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    Anywhere,
+    /// All wanted terms in the title.
+    Title,
+    /// All wanted terms in the excerpt, not in the title.
+    Excerpt,
+    /// Anywhere but all in the title or all in the excerpt.
+    Elsewhere,
 }
 
 /// Around a matched word in `Hit::title` and `Hit::excerpt`: characters from Unicode's
@@ -94,12 +113,13 @@ pub struct Hit {
     pub in_excerpt: bool,
 }
 
-/// The queries of a search's page: any one of its words (what is marked), and its title
-/// and excerpt tiers.
+/// The queries of a search's page: the whole query (PostgreSQL marks its words), any one of
+/// its words (SQLite marks those), and its title and excerpt scopes.
 pub struct HitQueries {
-    pub any_term: TextMatch,
-    pub title: TextMatch,
-    pub excerpt: TextMatch,
+    pub all: TextMatch,
+    pub any_term_fts5: String,
+    pub title_fts5: String,
+    pub excerpt_fts5: String,
 }
 
 pub fn hits(conn: &mut DbConn, queries: &HitQueries, ids: &[i64]) -> QueryResult<Vec<Hit>> {
@@ -131,25 +151,25 @@ pub fn hits(conn: &mut DbConn, queries: &HitQueries, ids: &[i64]) -> QueryResult
                  {tier} AS in_title, {tier} AS in_excerpt \
                  FROM temp.page_search WHERE page_search MATCH ?"
             ))
-            .bind::<Text, _>(&queries.title.fts5)
-            .bind::<Text, _>(&queries.excerpt.fts5)
-            .bind::<Text, _>(&queries.any_term.fts5)
+            .bind::<Text, _>(&queries.title_fts5)
+            .bind::<Text, _>(&queries.excerpt_fts5)
+            .bind::<Text, _>(&queries.any_term_fts5)
             .load::<Hit>(conn)
         }
         DbConn::Postgres(conn) => {
             let options = format!("HighlightAll=true, StartSel={MARK_START}, StopSel={MARK_END}");
             diesel::sql_query(
                 "SELECT id, \
-                 ts_headline('folio_search', title, query, $4) AS title, \
-                 ts_headline('folio_search', excerpt, query, $4) AS excerpt, \
-                 search @@ to_tsquery('folio_search', $2) AS in_title, \
-                 search @@ to_tsquery('folio_search', $3) AS in_excerpt \
-                 FROM articles, to_tsquery('folio_search', $1) AS query \
-                 WHERE id = ANY($5)",
+                 ts_headline('folio_search', title, query, $3) AS title, \
+                 ts_headline('folio_search', excerpt, query, $3) AS excerpt, \
+                 search_title @@ wanted AS in_title, \
+                 search_excerpt @@ wanted AS in_excerpt \
+                 FROM articles, to_tsquery('folio_search', $1) AS query, \
+                 to_tsquery('folio_search', $2) AS wanted \
+                 WHERE id = ANY($4)",
             )
-            .bind::<Text, _>(&queries.any_term.tsquery)
-            .bind::<Text, _>(&queries.title.tsquery)
-            .bind::<Text, _>(&queries.excerpt.tsquery)
+            .bind::<Text, _>(&queries.all.tsquery)
+            .bind::<Text, _>(&queries.all.tsquery_wanted)
             .bind::<Text, _>(options)
             .bind::<diesel::sql_types::Array<BigInt>, _>(ids)
             .load::<Hit>(conn)

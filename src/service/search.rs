@@ -55,6 +55,21 @@ impl Tier {
 }
 
 impl Term {
+    /// Quoted lexemes joined by `<->`, `:*` after the last for a prefix.
+    fn tsquery(&self) -> String {
+        let last = self.words.len() - 1;
+        let words: Vec<String> = self
+            .words
+            .iter()
+            .enumerate()
+            .map(|(i, word)| {
+                let star = if self.prefix && i == last { ":*" } else { "" };
+                format!("'{word}'{star}")
+            })
+            .collect();
+        format!("({})", words.join(" <-> "))
+    }
+
     /// A quoted FTS5 string (nothing in it is syntax), `*` after it for a prefix.
     fn fts5(&self) -> String {
         let mut text = format!("\"{}\"", self.words.join(" "));
@@ -211,60 +226,28 @@ impl SearchQuery {
     }
 
     /// A `to_tsquery` input for every match: each word a quoted lexeme, phrases joined by
-    /// `<->`, terms by `&`.
+    /// `<->`, terms by `&`, excluded ones negated.
     pub fn tsquery(&self) -> String {
-        self.tsquery_where(None)
-    }
-
-    /// A `to_tsquery` input for one tier: the title's words are weighted A, the excerpt's B
-    /// (see the search migration).
-    pub fn tsquery_tier(&self, tier: Tier) -> String {
-        self.tsquery_where(Some(tier))
-    }
-
-    fn tsquery_where(&self, tier: Option<Tier>) -> String {
-        let phrase = |term: &Term, weight: &str| {
-            let last = term.words.len() - 1;
-            let words: Vec<String> = term
-                .words
-                .iter()
-                .enumerate()
-                .map(|(i, word)| {
-                    let star = if term.prefix && i == last { "*" } else { "" };
-                    match format!("{star}{weight}") {
-                        marks if marks.is_empty() => format!("'{word}'"),
-                        marks => format!("'{word}':{marks}"),
-                    }
-                })
-                .collect();
-            format!("({})", words.join(" <-> "))
-        };
-        let wanted = |weight: &str| {
-            let terms: Vec<String> = self
-                .terms
-                .iter()
-                .filter(|t| !t.excluded)
-                .map(|t| phrase(t, weight))
-                .collect();
-            format!("({})", terms.join(" & "))
-        };
-        let mut parts = match tier {
-            None => vec![wanted("")],
-            Some(Tier::Title) => vec![wanted("A")],
-            Some(Tier::Excerpt) => vec![wanted("B"), format!("!{}", wanted("A"))],
-            Some(Tier::Elsewhere) => vec![
-                wanted(""),
-                format!("!{}", wanted("A")),
-                format!("!{}", wanted("B")),
-            ],
-        };
+        let mut parts = vec![self.tsquery_wanted()];
         parts.extend(
             self.terms
                 .iter()
                 .filter(|t| t.excluded)
-                .map(|t| format!("!{}", phrase(t, ""))),
+                .map(|t| format!("!{}", t.tsquery())),
         );
         parts.join(" & ")
+    }
+
+    /// A `to_tsquery` input for the wanted terms alone (what a tier looks for in the title
+    /// or the excerpt).
+    pub fn tsquery_wanted(&self) -> String {
+        let terms: Vec<String> = self.wanted().map(Term::tsquery).collect();
+        format!("({})", terms.join(" & "))
+    }
+
+    /// Whether some term is excluded.
+    pub fn excludes(&self) -> bool {
+        self.terms.iter().any(|t| t.excluded)
     }
 }
 
@@ -378,10 +361,8 @@ mod tests {
                 "{wanted} NOT ({{title}} : {wanted}) NOT ({{excerpt}} : {wanted}) NOT \"drafts\""
             )
         );
-        assert_eq!(
-            query.tsquery_tier(Tier::Excerpt),
-            "(('cache':B) & ('datab':*B)) & !(('cache':A) & ('datab':*A)) & !('drafts')"
-        );
+        assert_eq!(query.tsquery_wanted(), "(('cache') & ('datab':*))");
+        assert!(query.excludes());
     }
 
     #[test]

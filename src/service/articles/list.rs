@@ -15,7 +15,7 @@ use crate::db::articles::{
     self as rows, ArticleFilter, ArticleOrder, ArticleSummaryRow, SortKey, StatusFilter, Window,
 };
 use crate::db::counters::{self, Counted};
-use crate::db::search::{HitQueries, TextMatch};
+use crate::db::search::{HitQueries, Scope, TextMatch};
 use crate::db::users::AuthorRow;
 use crate::db::{self, DbConn};
 use crate::error::AppError;
@@ -114,10 +114,13 @@ pub fn list(
                 db::search::matches_up_to(conn, &search.fts5_words(), SELECTIVE_MATCHES + 1)?
                     <= SELECTIVE_MATCHES;
         }
-        // A search within a small tag reads the tag's articles and probes the index for each.
+        // A search within a small tag reads the tag's articles and probes the index for each
+        // (T probes); otherwise it reads matches from the index and keeps the tagged ones
+        // (about page × N / T reads). Those cost alike near T = 2 √N.
         if let Some(tag) = single_tag(&filter) {
             let (tagged, _) = counters::visible(conn, Counted::TagSlug(&tag), now)?;
-            filter.rare_tags = tagged <= RARE_TAG_ARTICLES;
+            let (all, _) = counters::visible(conn, Counted::All, now)?;
+            filter.rare_tags = tagged.saturating_mul(tagged) <= all.saturating_mul(4);
         }
     }
     let counted = match query.count {
@@ -193,13 +196,10 @@ pub fn list(
     let mut items = summaries(conn, rows, now, query.parts)?;
     if let Some(search) = &query.search {
         let queries = HitQueries {
-            any_term: TextMatch {
-                fts5: search.fts5_any_term(),
-                tsquery: search.tsquery(),
-                selective: false,
-            },
-            title: text_match(search, Some(Tier::Title)),
-            excerpt: text_match(search, Some(Tier::Excerpt)),
+            all: text_match(search, None),
+            any_term_fts5: search.fts5_any_term(),
+            title_fts5: search.fts5_tier(Tier::Title),
+            excerpt_fts5: search.fts5_tier(Tier::Excerpt),
         };
         let mut hits: HashMap<i64, SearchHit> = db::search::hits(conn, &queries, &ids)?
             .into_iter()
@@ -264,13 +264,23 @@ fn filter_of(
 
 /// A query (or one relevance tier of it) as the engines read it.
 fn text_match(search: &SearchQuery, tier: Option<Tier>) -> TextMatch {
-    let (fts5, tsquery) = match tier {
-        Some(tier) => (search.fts5_tier(tier), search.tsquery_tier(tier)),
-        None => (search.fts5(), search.tsquery()),
+    let (fts5, scope) = match tier {
+        None => (search.fts5(), Scope::Anywhere),
+        Some(tier) => (
+            search.fts5_tier(tier),
+            match tier {
+                Tier::Title => Scope::Title,
+                Tier::Excerpt => Scope::Excerpt,
+                Tier::Elsewhere => Scope::Elsewhere,
+            },
+        ),
     };
     TextMatch {
         fts5,
-        tsquery,
+        tsquery: search.tsquery(),
+        tsquery_wanted: search.tsquery_wanted(),
+        excludes: search.excludes(),
+        scope,
         selective: false,
     }
 }
