@@ -1,6 +1,9 @@
 //! One error type for the whole crate, in domain words. How it looks on the wire
 //! (RFC 9457 problem+json) is decided in `api::problem`; nothing here knows about actix.
 
+/// What a request is told when its connection broke under it (a restart, a failover).
+pub const CONNECTION_LOST: &str = "the connection to the database was lost; retry";
+
 /// A field that failed validation, reported in the problem's `errors` array.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 pub struct FieldError {
@@ -117,7 +120,7 @@ impl From<diesel::result::Error> for AppError {
             Error::DatabaseError(
                 DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand,
                 _,
-            ) => Self::unavailable(crate::db::CONNECTION_LOST),
+            ) => Self::unavailable(CONNECTION_LOST),
             // Derived values (slugs, tags) are resolved before they get here; what is left is
             // a value the client chose that another request took first.
             Error::DatabaseError(DatabaseErrorKind::UniqueViolation, info) => {

@@ -25,7 +25,7 @@ use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
 pub use conn::{DbConn, MultiBackend};
 pub use fragments::{id_in, in_subquery, matches, row_after};
-pub use pool::{CONNECTION_LOST, ConnectionSettings, Pool, PoolOptions, PoolStats};
+pub use pool::{ConnectionSettings, Pool, PoolOptions, PoolStats};
 
 // SQL lower(): ASCII-only on SQLite, so case-insensitive matching covers ASCII letters there.
 diesel::define_sql_function!(fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text);

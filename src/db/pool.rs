@@ -11,10 +11,8 @@ use diesel::r2d2::{self, CustomizeConnection, ManageConnection, R2D2Connection};
 
 use super::health::{Health, Refusal};
 use super::{Backend, DatabaseUrl, DbConn};
-use crate::error::AppError;
+use crate::error::{AppError, CONNECTION_LOST};
 
-/// What a request is told when its connection broke under it (a restart, a failover).
-pub const CONNECTION_LOST: &str = "the connection to the database was lost; retry";
 /// Tries a read gets when its connection breaks; the retries use new connections
 /// (`Pool::renew`).
 const READ_ATTEMPTS: u32 = 3;
