@@ -130,6 +130,17 @@ diesel::define_sql_function! {
     fn or_zero(x: Nullable<BigInt>, y: BigInt) -> BigInt
 }
 
+/// What `visible` counted.
+#[derive(Debug, Clone, Copy)]
+pub struct Visible {
+    pub count: i64,
+    /// All published articles as last counted (without the correction): for judging how big
+    /// a part of the whole `count` is.
+    pub all_counted: i64,
+    /// When the content last changed.
+    pub changed: Option<NaiveDateTime>,
+}
+
 /// Published articles visible at `now`, in one statement: the counter, plus the scheduled
 /// articles whose time came after the job last counted (a window of about a second, so a
 /// short range of the (status, published_at) index); and when the content last changed.
@@ -137,7 +148,7 @@ pub fn visible(
     conn: &mut DbConn,
     counted: Counted<'_>,
     now: NaiveDateTime,
-) -> QueryResult<(i64, Option<NaiveDateTime>)> {
+) -> QueryResult<Visible> {
     let changed = content_clock::table
         .select(content_clock::changed_at)
         .single_value();
@@ -154,7 +165,13 @@ pub fn visible(
             .filter(article_counts::scope.eq(scope.as_str()))
             .select(article_counts::published)
     };
-    match counted {
+    let all_counted = or_zero(
+        counter(Scope::All)
+            .filter(article_counts::ref_id.eq(0_i64))
+            .single_value(),
+        0_i64,
+    );
+    let (count, all_counted, changed) = match counted {
         Counted::All => diesel::select((
             or_zero(
                 counter(Scope::All)
@@ -162,9 +179,10 @@ pub fn visible(
                     .single_value(),
                 0_i64,
             ) + or_zero(due.count().single_value(), 0_i64),
+            all_counted,
             changed,
         ))
-        .get_result(conn),
+        .get_result(conn)?,
         Counted::TagSlug(slug) => {
             let tag = tags::table.filter(tags::slug.eq(slug)).select(tags::id);
             let tagged = article_tags::table
@@ -182,9 +200,10 @@ pub fn visible(
                         .single_value(),
                     0_i64,
                 ),
+                all_counted,
                 changed,
             ))
-            .get_result(conn)
+            .get_result(conn)?
         }
         Counted::AuthorSlug(slug) => {
             let author = users::table.filter(users::slug.eq(slug)).select(users::id);
@@ -200,11 +219,17 @@ pub fn visible(
                         .single_value(),
                     0_i64,
                 ),
+                all_counted,
                 changed,
             ))
-            .get_result(conn)
+            .get_result(conn)?
         }
-    }
+    };
+    Ok(Visible {
+        count,
+        all_counted,
+        changed,
+    })
 }
 
 /// Scheduled articles that came due after the job last counted, and are not in the counters

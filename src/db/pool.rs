@@ -64,15 +64,7 @@ impl CustomizeConnection<DbConn, r2d2::Error> for ConnectionSettings {
                  PRAGMA mmap_size = 268435456;",
                 self.sqlite_busy_timeout_ms, self.sqlite_synchronous
             ),
-            // Diesel prepares its statements, and after five runs PostgreSQL may settle on a
-            // generic plan that ignores the values bound: one plan for a word in twelve
-            // articles and for one in all of them (a full scan at 30 ms where a bitmap of the
-            // dozen takes 0.2). Folio's lists differ that much by their values; planning
-            // each run costs about 0.2 ms.
-            DbConn::Postgres(_) => format!(
-                "SET statement_timeout = {}; SET plan_cache_mode = force_custom_plan",
-                self.statement_timeout_ms
-            ),
+            DbConn::Postgres(_) => format!("SET statement_timeout = {}", self.statement_timeout_ms),
         };
         conn.batch_execute(&settings)
             .map_err(r2d2::Error::QueryError)

@@ -94,7 +94,11 @@ impl Layout {
 /// `/sitemap.xml`: every URL when they fit in one file, else the index.
 pub fn root(conn: &mut DbConn, limit: u32) -> Result<Sitemap, AppError> {
     let now = db::now();
-    let (articles, changed) = counters::visible(conn, Counted::All, now)?;
+    let counters::Visible {
+        count: articles,
+        changed,
+        ..
+    } = counters::visible(conn, Counted::All, now)?;
     let (tags, authors) = rows::counted_with_articles(conn)?;
     let limit = i64::from(limit);
     let body = if articles + tags + authors <= limit {

@@ -114,13 +114,11 @@ pub fn list(
                 db::search::matches_up_to(conn, &search.fts5_words(), SELECTIVE_MATCHES + 1)?
                     <= SELECTIVE_MATCHES;
         }
-        // A search within a small tag reads the tag's articles and probes the index for each
-        // (T probes); otherwise it reads matches from the index and keeps the tagged ones
-        // (about page × N / T reads). Those cost alike near T = 2 √N.
+        // A search within a small tag reads the tag's articles and probes the index for
+        // each; otherwise it reads matches from the index and keeps the tagged ones.
         if let Some(tag) = single_tag(&filter) {
-            let (tagged, _) = counters::visible(conn, Counted::TagSlug(&tag), now)?;
-            let (all, _) = counters::visible(conn, Counted::All, now)?;
-            filter.rare_tags = tagged.saturating_mul(tagged) <= all.saturating_mul(4);
+            let tagged = counters::visible(conn, Counted::TagSlug(&tag), now)?;
+            filter.rare_tags = is_small_tag(tagged.count, tagged.all_counted);
         }
     }
     let counted = match query.count {
@@ -132,8 +130,8 @@ pub fn list(
             Some((Total { value, exact: true }, changed))
         }
         CountMode::Bounded => {
-            let (total, changed, one_tag) = bounded_total(conn, counts, &filter, count_limit)?;
-            filter.rare_tags |= one_tag && total.value <= RARE_TAG_ARTICLES;
+            let (total, changed, small_tag) = bounded_total(conn, counts, &filter, count_limit)?;
+            filter.rare_tags |= small_tag;
             Some((total, changed))
         }
     };
@@ -406,13 +404,17 @@ fn tier_rows(
     Ok(found)
 }
 
-/// Up to this many articles, a tag's page starts from the tag's rows; above, it reads articles
-/// in order and probes their tags. Each way costs about 5,000 rows at the crossing.
-const RARE_TAG_ARTICLES: i64 = 5_000;
+/// Whether a tag of `tagged` articles is small enough that a page starts from its rows
+/// (reading and sorting all T of them) rather than reading articles in order and probing each
+/// (about page × N / T probes, each about half a row's cost). The two cost alike near
+/// T = √(10 N): 320 articles of 10,000, 3,200 of a million.
+fn is_small_tag(tagged: i64, all: i64) -> bool {
+    tagged.saturating_mul(tagged) <= all.saturating_mul(10)
+}
 
 /// The total from the counters when they answer the filter exactly (published articles,
 /// filtered by nothing, by one tag or by one author), else counted up to `limit`; with the
-/// content clock, and whether the filter is one tag alone (then the total is that tag's).
+/// content clock, and whether the filter is one small tag alone (`is_small_tag`).
 fn bounded_total(
     conn: &mut DbConn,
     counts: &CountCache,
@@ -434,9 +436,14 @@ fn bounded_total(
         _ => None,
     };
     if let Some(counted) = counted {
-        let (value, changed) = counters::visible(conn, counted, filter.now)?;
-        let one_tag = matches!(counted, Counted::TagSlug(_));
-        return Ok((Total { value, exact: true }, changed, one_tag));
+        let visible = counters::visible(conn, counted, filter.now)?;
+        let small_tag = matches!(counted, Counted::TagSlug(_))
+            && is_small_tag(visible.count, visible.all_counted);
+        let total = Total {
+            value: visible.count,
+            exact: true,
+        };
+        return Ok((total, visible.changed, small_tag));
     }
     let (found, changed) = cached(counts, filter, &format!("up to {limit}"), || {
         count_matches(conn, filter, Some(limit))
