@@ -39,21 +39,21 @@ def call(conn, method, path, body=None, headers=None):
     conn.request(method, path, body=json.dumps(body) if body is not None else None,
                  headers=headers or {})
     response = conn.getresponse()
-    return response.status, dict(response.getheaders()), response.read()
+    return response.status, {k.lower(): v for k, v in response.getheaders()}, response.read()
 
 status, _, body = call(a, "GET", "/api/v1/articles?limit=1")
 article = json.loads(body)["data"][0]
 path = f"/api/v1/articles/{article['id']}"
 auth = {"authorization": f"Bearer {token}", "content-type": "application/json"}
 _, headers, _ = call(a, "GET", path, headers=auth)
-etag = headers["ETag"]
+etag = headers["etag"]
 latencies = []
 for i in range(writes):
     title = f"Edited through A, {i}"
     status, headers, body = call(a, "PATCH", path, {"title": title}, {**auth, "if-match": etag})
     assert status == 200, (status, body)
     written = time.perf_counter()
-    etag = headers["ETag"]
+    etag = headers["etag"]
     while True:
         _, _, seen = call(b, "GET", path)
         if json.loads(seen)["title"] == title:
