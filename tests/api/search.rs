@@ -574,3 +574,39 @@ async fn search_composes_with_the_other_filters() {
     })
     .await;
 }
+
+#[actix_web::test]
+async fn a_cursor_keeps_its_order_when_the_next_request_leaves_sort_out() {
+    on_each_backend(|backend| async move {
+        let corpus = Corpus::new(backend).await;
+        let get = |query: String, status: StatusCode| {
+            let app = &corpus.app;
+            async move {
+                app.get_json(&format!("/api/v1/articles?{query}"), status)
+                    .await
+            }
+        };
+        let first = get("q=pages&sort=title&limit=1".into(), StatusCode::OK).await;
+        let cursor = first["meta"]["next_cursor"].as_str().unwrap().to_owned();
+        // Without `sort`, a search would be ranked; the cursor says title order.
+        let next = get(format!("q=pages&limit=100&cursor={cursor}"), StatusCode::OK).await;
+        let all = get("q=pages&sort=title&limit=100".into(), StatusCode::OK).await;
+        let mut expected = ids(&all);
+        expected.remove(0);
+        assert!(!expected.is_empty());
+        assert_eq!(ids(&next), expected);
+        // A `sort` that disagrees with the cursor is a 400 naming `cursor`.
+        let clash = get(
+            format!("q=pages&sort=-published_at&cursor={cursor}"),
+            StatusCode::BAD_REQUEST,
+        )
+        .await;
+        assert_eq!(clash["errors"][0]["field"], "cursor");
+        // A search's cursor without the search is a 400 too.
+        let ranked = get("q=pages&limit=1".into(), StatusCode::OK).await;
+        let ranked_cursor = ranked["meta"]["next_cursor"].as_str().unwrap();
+        let lost = get(format!("cursor={ranked_cursor}"), StatusCode::BAD_REQUEST).await;
+        assert_eq!(lost["errors"][0]["field"], "cursor");
+    })
+    .await;
+}

@@ -165,7 +165,8 @@ pub struct ArticleListQuery {
     /// 1-based page number; cannot be combined with `cursor`.
     #[param(minimum = 1, default = 1)]
     pub page: Option<i64>,
-    /// `meta.next_cursor` of the previous page; costs the same at any depth.
+    /// `meta.next_cursor` of the previous page; costs the same at any depth. It carries its
+    /// order, so `sort` may be left out; given, it must be the cursor's.
     pub cursor: Option<String>,
     /// Without it, `meta.total` is exact up to the server's limit (10,000 by default) and
     /// beyond it says "at least" (`meta.total_exact: false`); `exact` counts every match,
@@ -233,36 +234,48 @@ impl ArticleListQuery {
             Some(q) => Some(SearchQuery::parse(q).map_err(|e| AppError::bad_param("q", e))?),
             None => None,
         };
-        // A search is ranked unless another order is asked for.
-        let default_sort = if search.is_some() {
-            ArticleSort::Relevance
-        } else {
-            ArticleSort::PublishedDesc
-        };
-        let order = match self.sort.unwrap_or(default_sort) {
-            ArticleSort::PublishedDesc => ArticleOrder::PublishedDesc,
-            ArticleSort::PublishedAsc => ArticleOrder::PublishedAsc,
-            ArticleSort::UpdatedDesc => ArticleOrder::UpdatedDesc,
-            ArticleSort::Title => ArticleOrder::TitleAsc,
-            ArticleSort::Relevance if search.is_some() => ArticleOrder::Relevance,
-            ArticleSort::Relevance => {
+        // A search is ranked unless another order is asked for (or a cursor carries one).
+        let asked = match self.sort {
+            Some(ArticleSort::Relevance) if search.is_none() => {
                 return Err(AppError::bad_param("sort", "relevance needs q"));
             }
+            sort => sort.map(|sort| match sort {
+                ArticleSort::PublishedDesc => ArticleOrder::PublishedDesc,
+                ArticleSort::PublishedAsc => ArticleOrder::PublishedAsc,
+                ArticleSort::UpdatedDesc => ArticleOrder::UpdatedDesc,
+                ArticleSort::Title => ArticleOrder::TitleAsc,
+                ArticleSort::Relevance => ArticleOrder::Relevance,
+            }),
+        };
+        // A cursor carries its order: following one needs no `sort`, and a `sort` that
+        // disagrees with it is a 400.
+        let cursor = match &self.cursor {
+            Some(text) => {
+                Some(Cursor::decode(text, asked).map_err(|e| AppError::bad_param("cursor", e))?)
+            }
+            None => None,
+        };
+        let order = match (&cursor, asked) {
+            (Some(cursor), _) if cursor.order == ArticleOrder::Relevance && search.is_none() => {
+                return Err(AppError::bad_param("cursor", "is a search's; repeat its q"));
+            }
+            (Some(cursor), _) => cursor.order,
+            (None, Some(order)) => order,
+            (None, None) if search.is_some() => ArticleOrder::Relevance,
+            (None, None) => ArticleOrder::PublishedDesc,
         };
         let limit = self.limit.unwrap_or(20);
         if !(1..=100).contains(&limit) {
             return Err(AppError::bad_param("limit", "must be between 1 and 100"));
         }
-        let position = match (self.page, self.cursor) {
+        let position = match (self.page, cursor) {
             (Some(_), Some(_)) => {
                 return Err(AppError::bad_param(
                     "cursor",
                     "cannot be combined with page",
                 ));
             }
-            (_, Some(cursor)) => Position::After(
-                Cursor::decode(&cursor, order).map_err(|e| AppError::bad_param("cursor", e))?,
-            ),
+            (_, Some(cursor)) => Position::After(cursor),
             (Some(page), None) if page < 1 => {
                 return Err(AppError::bad_param("page", "must be 1 or more"));
             }
