@@ -99,7 +99,8 @@ fi
 # rule the document can only state in prose:
 #  - GET /api/v1/articles: `page` and `cursor` are mutually exclusive (400 otherwise), and a cursor
 #    is an opaque token that only the server issues, for one sort order: a case with a cursor gets
-#    a real one for its sort, and loses its `page`. `page × limit` may be at most FOLIO_MAX_OFFSET
+#    a real one for its sort (for `relevance`, for its `q`), and loses its `page`; `relevance`
+#    without `q` is dropped (it ranks a search). `page × limit` may be at most FOLIO_MAX_OFFSET
 #    (10,000): a deeper page becomes the deepest allowed. `published_before` must be later than
 #    `published_after`: a case with both gets them in order.
 #  - PATCH/PUT/DELETE with `If-Match`: the ETag is a token only the server issues: a case gets the
@@ -139,11 +140,18 @@ def _get(path):
     return urllib.request.urlopen(request, timeout=10)
 
 
-def _cursor_for(sort):
-    if sort not in _cursors:
-        with _get("/api/v1/articles?" + urllib.parse.urlencode({"limit": 1, "sort": sort})) as resp:
-            _cursors[sort] = json.load(resp)["meta"]["next_cursor"]
-    return _cursors[sort]
+def _cursor_for(sort, q=None):
+    key = (sort, q)
+    if key not in _cursors:
+        params = {"limit": 1, "sort": sort}
+        if q is not None:
+            params["q"] = q
+        try:
+            with _get("/api/v1/articles?" + urllib.parse.urlencode(params)) as resp:
+                _cursors[key] = json.load(resp)["meta"]["next_cursor"]
+        except urllib.error.HTTPError:
+            _cursors[key] = None  # a q with nothing to search for: the case's own 400 is tested
+    return _cursors[key]
 
 
 def _instant(value):
@@ -154,8 +162,14 @@ def _instant(value):
 
 
 def _article_list_query(query):
+    if query.get("sort") == "relevance" and query.get("q") is None:
+        query.pop("sort")  # relevance ranks a search: without q it is a 400 on sort
     if query.get("cursor") is not None:
-        cursor = _cursor_for(query.get("sort") if query.get("sort") in SORTS else SORTS[0])
+        # A cursor carries its order (the request may leave sort out); a search's needs its q.
+        if query.get("sort") == "relevance":
+            cursor = _cursor_for("relevance", query.get("q"))
+        else:
+            cursor = _cursor_for(query.get("sort") if query.get("sort") in SORTS else SORTS[0])
         if cursor is None:
             query.pop("cursor")
         else:
