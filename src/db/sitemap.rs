@@ -5,6 +5,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::DbConn;
+use super::counters::Scope;
 use super::schema::{article_counts, articles, tags, users};
 
 /// How far each kind of id reaches: sitemap files cut each kind into id ranges.
@@ -71,7 +72,7 @@ pub fn tags_between(
     limit: i64,
 ) -> QueryResult<Vec<(i64, String)>> {
     let counted = article_counts::table
-        .filter(article_counts::scope.eq("tag"))
+        .filter(article_counts::scope.eq(Scope::Tag.as_str()))
         .filter(article_counts::published.gt(0_i64))
         .select(article_counts::ref_id);
     tags::table
@@ -91,7 +92,7 @@ pub fn authors_between(
     limit: i64,
 ) -> QueryResult<Vec<(i64, String)>> {
     let counted = article_counts::table
-        .filter(article_counts::scope.eq("author"))
+        .filter(article_counts::scope.eq(Scope::Author.as_str()))
         .filter(article_counts::published.gt(0_i64))
         .select(article_counts::ref_id);
     users::table
