@@ -1,4 +1,9 @@
-//! The `folio` command line: `serve` (the default), `migrate`, `seed` and `openapi`.
+//! The `folio` command line: `serve` (the default), `migrate`, `seed`, `export`, `import`,
+//! `user` and `openapi`.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::time::Instant;
 
 use clap::{Parser, Subcommand};
 
@@ -32,6 +37,18 @@ enum Command {
     Migrate,
     /// Fill an empty database with deterministic demo content.
     Seed(SeedOptions),
+    /// Write the whole site to a portable archive (JSON Lines; gzip when FILE ends in .gz).
+    Export {
+        /// Where to write; standard output when omitted or "-".
+        file: Option<PathBuf>,
+    },
+    /// Load an archive written by `folio export` into an empty database, all or nothing.
+    Import {
+        file: PathBuf,
+        /// Only read and check the archive; write nothing.
+        #[arg(long)]
+        check: bool,
+    },
     /// Print the OpenAPI document.
     Openapi,
     /// Manage users from the command line.
@@ -98,6 +115,30 @@ pub fn run() -> anyhow::Result<()> {
             println!("created {} {} (id {})", user.role, user.email, user.id);
             Ok(())
         }
+        Command::Export { file } => {
+            telemetry::init(&config.log, &config.log_format);
+            let url = DatabaseUrl::parse(&config.database_url).map_err(anyhow::Error::msg)?;
+            let started = Instant::now();
+            let summary =
+                crate::archive::export(&url, file.as_deref(), std::io::stderr().is_terminal())?;
+            // On stderr: stdout may be the archive itself.
+            eprintln!("exported {summary} in {:.1?}", started.elapsed());
+            Ok(())
+        }
+        Command::Import { file, check } => {
+            telemetry::init(&config.log, &config.log_format);
+            let show_progress = std::io::stderr().is_terminal();
+            let started = Instant::now();
+            if check {
+                let summary = crate::archive::check(&file, show_progress)?;
+                println!("{} is a complete archive of {summary}", file.display());
+            } else {
+                let url = DatabaseUrl::parse(&config.database_url).map_err(anyhow::Error::msg)?;
+                let summary = crate::archive::import(&url, &file, show_progress)?;
+                println!("imported {summary} in {:.1?}", started.elapsed());
+            }
+            Ok(())
+        }
         Command::Migrate => {
             telemetry::init(&config.log, &config.log_format);
             let url = DatabaseUrl::parse(&config.database_url).map_err(anyhow::Error::msg)?;
@@ -108,7 +149,7 @@ pub fn run() -> anyhow::Result<()> {
         Command::Seed(options) => {
             telemetry::init(&config.log, &config.log_format);
             let url = DatabaseUrl::parse(&config.database_url).map_err(anyhow::Error::msg)?;
-            let started = std::time::Instant::now();
+            let started = Instant::now();
             crate::seed::run(&url, &options, true)?;
             println!(
                 "seeded {} articles in {:.1?}",

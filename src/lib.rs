@@ -2,6 +2,7 @@
 //! (data). `server` wires them together; `cli` is the binary's entry point.
 
 pub mod api;
+pub mod archive;
 pub mod auth;
 pub mod bootstrap;
 pub mod cache;
