@@ -1,7 +1,8 @@
 """Fault tests against the release binary and a throwaway PostgreSQL server (never the shared
 one): start without the database, a 10 s outage under mixed load, kill -9 under writes on both
-backends, SIGTERM under load, the metrics read with Prometheus' own parser, and kill -9 of the
-instance that leads the timed work while another waits to take over.
+backends, SIGTERM under load, the metrics read with Prometheus' own parser, kill -9 of the
+instance that leads the timed work while another waits to take over, and a streaming read
+replica that is used, falls behind, stops and comes back under a stream of reads.
 
     python3 .ci/faults.py target/release/folio LOG_DIR
 
@@ -300,12 +301,121 @@ def leader_takeover():
         pg.remove()
 
 
+def read_replica():
+    print("\n== a streaming replica: anonymous reads go to it, authors read the primary, and a "
+          "replica that falls behind or stops is skipped without a failed request")
+    primary = Server("primary")
+    primary.start()
+    url = primary.create_database("folio")
+    replica = primary.replica()
+    replica.start()
+    commits = "SELECT xact_commit FROM pg_stat_database WHERE datname = 'folio'"
+    try:
+        env = {"FOLIO_DATABASE_REPLICA_URLS": replica.url("folio"), "FOLIO_REPLICA_MAX_LAG_MS": "1000",
+               # Every read reaches a database, so where it went shows in the statistics.
+               "FOLIO_READ_CACHE_TTL_MS": "0", "FOLIO_COUNT_CACHE_TTL_MS": "0"}
+        folio = Folio(BINARY, url, LOG_DIR, "faults-replica", env).start()
+        folio.wait_ready()
+        token = folio.admin_token()
+
+        def replica_state():
+            status, _, body = folio.json("GET", "/readyz")
+            return (body.get("replicas") or [{}])[0].get("state") if status == 200 else None
+
+        expect(wait_for(lambda: replica_state() == "healthy", 10) is not None,
+               "/readyz shows the replica healthy")
+
+        def commits_during(reads):
+            """Transactions on (primary, replica) while `reads` anonymous reads are answered.
+            PostgreSQL publishes a connection's counts up to 10 s after the fact, so this
+            waits until the replica's reach the reads, or 15 s."""
+            before = (int(primary.psql(commits, "folio")), int(replica.psql(commits, "folio")))
+            statuses = [folio.status("/api/v1/articles?limit=5") for _ in range(reads)]
+            wait_for(lambda: int(replica.psql(commits, "folio")) - before[1] >= reads, 15, 0.5)
+            after = (int(primary.psql(commits, "folio")), int(replica.psql(commits, "folio")))
+            return statuses, after[0] - before[0], after[1] - before[1]
+
+        statuses, on_primary, on_replica = commits_during(200)
+        print(f"  200 anonymous reads: {on_replica} transactions on the replica, {on_primary} on the primary "
+              "(which also serves the replica checks and the listener)")
+        expect(statuses.count(200) == 200, "every read answered")
+        expect(on_replica >= 200 and on_primary < on_replica / 2,
+               "anonymous reads are answered by the replica")
+
+        # While the replica is briefly behind (well within the allowed lag), an anonymous reader
+        # sees it as the replica does, and the author sees their write at once: signed-in reads
+        # use the primary.
+        replica.psql("SELECT pg_wal_replay_pause()")
+        status, _, created = folio.json("POST", "/api/v1/articles", {
+            "title": "Read your writes", "body_markdown": "Now.", "status": "published"}, token)
+        expect(status == 201, f"a write ({status})")
+        status, _, body = folio.json("GET", f"/api/v1/articles/slug/{created['slug']}?fields=title", None, token)
+        expect(status == 200 and body["title"] == "Read your writes",
+               f"the author reads it back at once ({status})")
+        status, _, _ = folio.json("GET", f"/api/v1/articles/slug/{created['slug']}")
+        expect(status == 404, f"an anonymous read at that moment is the replica's, which has not replayed it yet ({status})")
+        replica.psql("SELECT pg_wal_replay_resume()")
+
+        # A stream of anonymous reads runs through everything that follows; none may fail.
+        answers, running = collections.Counter(), [True]
+
+        def reader():
+            while running[0]:
+                answers[folio.status("/api/v1/articles?limit=5")] += 1
+
+        readers = [threading.Thread(target=reader, daemon=True) for _ in range(4)]
+        for thread in readers:
+            thread.start()
+        try:
+            # Behind: replay paused while the primary takes writes.
+            replica.psql("SELECT pg_wal_replay_pause()")
+            for n in range(3):
+                folio.json("POST", "/api/v1/articles", {
+                    "title": f"Written while the replica lags {n}", "body_markdown": "x",
+                    "status": "published"}, token)
+            lagging = wait_for(lambda: replica_state() == "lagging", 10)
+            expect(lagging is not None, f"a replica 1 s behind is marked lagging ({lagging and round(lagging, 2)} s)")
+            status, _, body = folio.json("GET", "/api/v1/articles?limit=1&fields=title")
+            expect(status == 200 and body["data"][0]["title"] == "Written while the replica lags 2",
+                   "meanwhile anonymous reads come from the primary (they see the newest write)")
+            replica.psql("SELECT pg_wal_replay_resume()")
+            expect(wait_for(lambda: replica_state() == "healthy", 10) is not None,
+                   "caught up, it is healthy again")
+
+            # Down: stopped, then started again.
+            replica.stop("fast")
+            down = wait_for(lambda: replica_state() == "down", 10)
+            expect(down is not None, f"a stopped replica is marked down ({down and round(down, 2)} s)")
+            before = int(primary.psql(commits, "folio"))
+            time.sleep(1)
+            expect(int(primary.psql(commits, "folio")) - before >= 20,
+                   "meanwhile the primary answers the reads")
+            replica.start()
+            back = wait_for(lambda: replica_state() == "healthy", 20)
+            expect(back is not None, f"restarted, it is healthy again ({back and round(back, 2)} s)")
+        finally:
+            running[0] = False
+            for thread in readers:
+                thread.join(30)
+        print(f"  reads during the lag, the stop and the restart: {dict(answers)}")
+        expect(set(answers) == {200} and answers[200] > 100,
+               "no read failed while the replica lagged, stopped and restarted")
+        statuses, on_primary, on_replica = commits_during(100)
+        expect(statuses.count(200) == 100 and on_replica >= 100,
+               f"reads are back on the replica ({on_replica} transactions there)")
+        folio.stop()
+    finally:
+        replica.remove()
+        primary.remove()
+
+
 start_without_database()
 outage_under_load()
 kill_under_writes("sqlite")
 kill_under_writes("postgres")
 sigterm_under_load()
 leader_takeover()
+read_replica()
 print()
 if failures:
     print(f"faults: FAILED: {len(failures)} expectations: {failures}")

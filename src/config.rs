@@ -17,6 +17,25 @@ pub struct Config {
     )]
     pub database_url: String,
 
+    /// PostgreSQL read replicas (comma-separated URLs): anonymous reads go to a healthy one.
+    #[arg(
+        long,
+        global = true,
+        env = "FOLIO_DATABASE_REPLICA_URLS",
+        default_value = "",
+        hide_env_values = true
+    )]
+    pub database_replica_urls: ReplicaUrls,
+
+    /// Milliseconds a replica may lag behind the primary and still take reads.
+    #[arg(
+        long,
+        global = true,
+        env = "FOLIO_REPLICA_MAX_LAG_MS",
+        default_value_t = 1000
+    )]
+    pub replica_max_lag_ms: u64,
+
     /// Address and port to listen on.
     #[arg(
         long,
@@ -319,6 +338,8 @@ impl Config {
     pub fn for_tests(database_url: &str) -> Self {
         Self {
             database_url: database_url.to_owned(),
+            database_replica_urls: ReplicaUrls::default(),
+            replica_max_lag_ms: 1000,
             bind: SocketAddr::from(([127, 0, 0, 1], 0)),
             workers: Some(1),
             db_pool_size: 4,
@@ -371,6 +392,24 @@ impl Config {
         } else {
             "NORMAL"
         }
+    }
+}
+
+/// Read replicas' URLs (PostgreSQL only; checked when the server starts).
+#[derive(Debug, Clone, Default)]
+pub struct ReplicaUrls(pub Vec<String>);
+
+impl std::str::FromStr for ReplicaUrls {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        Ok(Self(
+            s.split(',')
+                .map(str::trim)
+                .filter(|url| !url.is_empty())
+                .map(str::to_owned)
+                .collect(),
+        ))
     }
 }
 

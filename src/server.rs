@@ -20,12 +20,33 @@ use crate::auth::password::PasswordWorker;
 use crate::bootstrap;
 use crate::cache::{Generation, TtlCache};
 use crate::config::Config;
-use crate::db::{ConnectionSettings, DatabaseUrl, Pool, PoolOptions};
+use crate::db::replicas::Replicas;
+use crate::db::{Backend, ConnectionSettings, DatabaseUrl, Pool, PoolOptions};
 use crate::limits::{Limits, LoginLimiter, RouteLimiter};
 use crate::state::AppState;
 
 /// Largest JSON body accepted; more is a 413.
 const MAX_JSON_BYTES: usize = 1024 * 1024;
+
+/// How long a read waits for a replica's connection before it goes to the primary.
+const REPLICA_ACQUIRE_TIMEOUT: Duration = Duration::from_millis(250);
+
+/// The read replicas' URLs, which only a PostgreSQL primary can have.
+fn replica_urls(config: &Config, primary: &DatabaseUrl) -> anyhow::Result<Vec<DatabaseUrl>> {
+    let urls = config
+        .database_replica_urls
+        .0
+        .iter()
+        .map(|url| DatabaseUrl::parse(url).map_err(anyhow::Error::msg))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    anyhow::ensure!(
+        urls.is_empty()
+            || (primary.backend == Backend::Postgres
+                && urls.iter().all(|url| url.backend == Backend::Postgres)),
+        "FOLIO_DATABASE_REPLICA_URLS are PostgreSQL replicas of a PostgreSQL primary"
+    );
+    Ok(urls)
+}
 
 /// A bound, not yet running server, with its background jobs.
 pub struct Application {
@@ -33,6 +54,7 @@ pub struct Application {
     port: u16,
     jobs: crate::jobs::Runner,
     cache_listener: Option<crate::jobs::CacheListener>,
+    replica_watch: Option<crate::jobs::ReplicaWatch>,
 }
 
 impl Application {
@@ -43,18 +65,25 @@ impl Application {
         let url = DatabaseUrl::parse(&config.database_url).map_err(anyhow::Error::msg)?;
         bootstrap::check_config(&config)?;
         crate::metrics::recorder();
-        let pool = Pool::new(
-            &url,
+        let pool_options = PoolOptions {
+            max_size: config.db_pool_size,
+            acquire_timeout: config.db_acquire_timeout(),
+            deadline: (config.request_timeout_ms > 0)
+                .then(|| std::time::Duration::from_millis(config.request_timeout_ms)),
+            connection: ConnectionSettings {
+                statement_timeout_ms: config.db_statement_timeout_ms,
+                sqlite_synchronous: config.sqlite_synchronous(),
+                sqlite_busy_timeout_ms: config.sqlite_busy_timeout_ms,
+            },
+        };
+        let pool = Pool::new(&url, &pool_options);
+        let replicas = Replicas::new(
+            &replica_urls(&config, &url)?,
             &PoolOptions {
-                max_size: config.db_pool_size,
-                acquire_timeout: config.db_acquire_timeout(),
-                deadline: (config.request_timeout_ms > 0)
-                    .then(|| std::time::Duration::from_millis(config.request_timeout_ms)),
-                connection: ConnectionSettings {
-                    statement_timeout_ms: config.db_statement_timeout_ms,
-                    sqlite_synchronous: config.sqlite_synchronous(),
-                    sqlite_busy_timeout_ms: config.sqlite_busy_timeout_ms,
-                },
+                // A replica that does not give a connection at once is skipped for the
+                // primary, not waited for.
+                acquire_timeout: REPLICA_ACQUIRE_TIMEOUT,
+                ..pool_options
             },
         );
         let tokens = Arc::new(OnceLock::new());
@@ -70,7 +99,15 @@ impl Application {
         )?;
         let generation = Generation::default();
         let jobs = crate::jobs::Runner::start(pool.clone(), &url, generation.clone())?;
-        let cache_listener = crate::jobs::CacheListener::start(&url, generation.clone())?;
+        let max_lag = Duration::from_millis(config.replica_max_lag_ms);
+        let replica_watch =
+            crate::jobs::ReplicaWatch::start(pool.clone(), replicas.clone(), max_lag)?;
+        // A read on a replica just after another instance's write may still see the data from
+        // before it; such copies are dropped again once every replica in use has replayed it.
+        let replica_settle =
+            (!replicas.all().is_empty()).then(|| max_lag + crate::jobs::REPLICA_CHECK);
+        let cache_listener =
+            crate::jobs::CacheListener::start(&url, generation.clone(), replica_settle)?;
         let doc = crate::openapi::document();
         let served_doc = crate::openapi::document_value();
         let read_cache = Data::new(ReadCache::new(
@@ -85,6 +122,7 @@ impl Application {
         let docs = Data::new(DocsCache::default());
         let state = AppState {
             db: pool,
+            replicas,
             counts: TtlCache::new(
                 config.read_cache_entries,
                 Duration::from_millis(config.count_cache_ttl_ms),
@@ -152,6 +190,7 @@ impl Application {
             port,
             jobs,
             cache_listener,
+            replica_watch,
         })
     }
 
@@ -163,6 +202,7 @@ impl Application {
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let _jobs = self.jobs;
         let _cache_listener = self.cache_listener;
+        let _replica_watch = self.replica_watch;
         self.server.await
     }
 }

@@ -6,6 +6,7 @@ use crate::auth::password::PasswordWorker;
 use crate::auth::token::TokenKeys;
 use crate::cache::{CountCache, Generation};
 use crate::config::Config;
+use crate::db::replicas::Replicas;
 use crate::db::{DbConn, Pool};
 use crate::error::AppError;
 use crate::limits::Limits;
@@ -13,6 +14,8 @@ use crate::limits::Limits;
 #[derive(Clone)]
 pub struct AppState {
     pub db: Pool,
+    /// Where anonymous reads go when any is healthy (`read`); empty without replicas.
+    pub replicas: Replicas,
     pub config: Arc<Config>,
     pub counts: CountCache,
     /// Bumped by every content write: drops the count cache and the read cache.
@@ -30,6 +33,34 @@ impl AppState {
         self.tokens
             .get()
             .ok_or_else(|| AppError::unavailable("the database is not ready yet"))
+    }
+
+    /// Runs a read: an anonymous reader's on a healthy replica when there is one (round
+    /// robin), anyone else's on the primary, so a signed-in author always reads their own
+    /// writes. A replica that fails the read (down since its last check) hands it to the
+    /// primary: the reader never sees the replica's trouble.
+    pub async fn read<T, F>(&self, anonymous: bool, work: F) -> Result<T, AppError>
+    where
+        F: Fn(&mut DbConn) -> Result<T, AppError> + Send + Sync + 'static,
+        T: Send + 'static,
+    {
+        let replica = if anonymous {
+            self.replicas.pick()
+        } else {
+            None
+        };
+        let Some(replica) = replica else {
+            return self.db.run(work).await;
+        };
+        let work = Arc::new(work);
+        let on_replica = work.clone();
+        match replica.pool.run(move |conn| on_replica(conn)).await {
+            Err(AppError::Unavailable { .. } | AppError::Timeout | AppError::Contended) => {
+                metrics::counter!("folio_replica_fallbacks_total").increment(1);
+                self.db.run(move |conn| work(conn)).await
+            }
+            answered => answered,
+        }
     }
 
     /// Runs a content write on the database, then drops the caches. The drop happens in the

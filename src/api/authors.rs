@@ -5,7 +5,7 @@ use actix_web::{HttpRequest, HttpResponse, get};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::extract::QueryParams;
+use super::extract::{QueryParams, is_anonymous};
 use super::fields::FieldSelection;
 use super::problem::Problem;
 use super::read_cache::{Cached, ReadCache};
@@ -121,7 +121,7 @@ pub async fn list_authors(
         page: params.page,
     }
     .into_page()?;
-    let authors = state.db.run(move |conn| authors::list(conn, page));
+    let authors = state.read(is_anonymous(&req), move |conn| authors::list(conn, page));
     cache
         .serve(&req, async {
             let page = authors.await?;
@@ -142,7 +142,7 @@ async fn get_one(
     params: AuthorFieldsQuery,
 ) -> Result<HttpResponse, AppError> {
     let fields = FieldSelection::parse::<AuthorField>(params.fields.as_deref())?;
-    let author = state.db.run(move |conn| authors::get(conn, &key));
+    let author = state.read(is_anonymous(&req), move |conn| authors::get(conn, &key));
     cache
         .serve(&req, async {
             let author = author.await?;

@@ -196,6 +196,13 @@ impl<T: DeserializeOwned> FromRequest for QueryParams<T> {
     }
 }
 
+/// Whether a request comes without credentials: only such reads may go to a read replica
+/// (someone signed in reads from the primary, so they see their own writes at once).
+pub fn is_anonymous(req: &HttpRequest) -> bool {
+    !req.headers()
+        .contains_key(actix_web::http::header::AUTHORIZATION)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -12,7 +12,7 @@ use utoipa::IntoParams;
 
 use super::articles::{ArticleListQuery, TagMatchParam};
 use super::client::public_origin;
-use super::extract::QueryParams;
+use super::extract::{QueryParams, is_anonymous};
 use super::problem::Problem;
 use super::read_cache::{Cached, Document, ReadCache};
 use crate::error::AppError;
@@ -149,9 +149,9 @@ async fn serve(
     };
     let counts = state.counts.clone();
     let count_limit = state.config.count_limit;
-    let feed = state
-        .db
-        .run(move |conn| feeds::newest(conn, &counts, count_limit, &query));
+    let feed = state.read(is_anonymous(&req), move |conn| {
+        feeds::newest(conn, &counts, count_limit, &query)
+    });
     cache
         .serve_document(&req, &origin, async {
             let feed = feed.await?;

@@ -15,6 +15,24 @@ use crate::state::AppState;
 pub struct HealthResponse {
     #[schema(example = "ok")]
     pub status: &'static str,
+    /// The read replicas, when configured (readiness only): reads go to the healthy ones,
+    /// and to the primary when none is.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub replicas: Vec<ReplicaHealth>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ReplicaHealth {
+    /// Host, port and database.
+    #[schema(example = "replica-1.internal:5432/folio")]
+    pub name: String,
+    /// `healthy` (takes reads), `lagging` (behind by more than allowed), `down` (does not
+    /// answer, or is not a replica), `unknown` (not checked yet).
+    #[schema(example = "healthy")]
+    pub state: &'static str,
+    /// How far behind the primary it was at the last check, in milliseconds.
+    #[schema(example = 3)]
+    pub lag_ms: u64,
 }
 
 /// The process is up and serving HTTP.
@@ -26,7 +44,10 @@ pub struct HealthResponse {
 )]
 #[get("/healthz")]
 pub async fn get_health() -> HttpResponse {
-    uncacheable(HealthResponse { status: "ok" })
+    uncacheable(HealthResponse {
+        status: "ok",
+        replicas: Vec::new(),
+    })
 }
 
 /// A probe's answer is about this moment: no cache may keep it.
@@ -55,7 +76,20 @@ pub async fn get_readiness(state: Data<AppState>) -> Result<HttpResponse, AppErr
                 .map_err(|_| AppError::unavailable("the database did not answer"))
         })
         .await?;
-    Ok(uncacheable(HealthResponse { status: "ready" }))
+    let replicas = state
+        .replicas
+        .all()
+        .iter()
+        .map(|replica| ReplicaHealth {
+            name: replica.name.clone(),
+            state: replica.state().as_str(),
+            lag_ms: replica.lag_ms(),
+        })
+        .collect();
+    Ok(uncacheable(HealthResponse {
+        status: "ready",
+        replicas,
+    }))
 }
 
 /// Metrics in the Prometheus text format: HTTP requests by route, the database pool and

@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::extract::{IfMatch, JsonBody};
+use super::extract::{IfMatch, JsonBody, is_anonymous};
 use super::problem::Problem;
 use super::read_cache::{Cached, ReadCache};
 use super::validate::nullable;
@@ -109,7 +109,7 @@ pub async fn get_site(
     state: Data<AppState>,
     cache: Data<ReadCache>,
 ) -> Result<HttpResponse, AppError> {
-    let site = state.db.run(site::get);
+    let site = state.read(is_anonymous(&req), site::get);
     cache
         .serve(&req, async {
             let site = site.await?;

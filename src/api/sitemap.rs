@@ -9,6 +9,7 @@ use quick_xml::events::{BytesDecl, BytesText, Event};
 
 use super::API_PREFIX;
 use super::client::public_origin;
+use super::extract::is_anonymous;
 use super::feeds::xml_text;
 use super::problem::Problem;
 use super::read_cache::{Cached, Document, ReadCache};
@@ -42,7 +43,7 @@ pub async fn get_sitemap(
     cache: Data<ReadCache>,
 ) -> Result<HttpResponse, AppError> {
     let limit = state.config.sitemap_limit;
-    let sitemap = state.db.run(move |conn| sitemap::root(conn, limit));
+    let sitemap = state.read(is_anonymous(&req), move |conn| sitemap::root(conn, limit));
     serve(&req, &state, &cache, sitemap).await
 }
 
@@ -69,7 +70,9 @@ pub async fn get_sitemap_file(
 ) -> Result<HttpResponse, AppError> {
     let limit = state.config.sitemap_limit;
     let number = number.into_inner();
-    let sitemap = state.db.run(move |conn| sitemap::file(conn, limit, number));
+    let sitemap = state.read(is_anonymous(&req), move |conn| {
+        sitemap::file(conn, limit, number)
+    });
     serve(&req, &state, &cache, sitemap).await
 }
 

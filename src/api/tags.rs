@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::extract::{JsonBody, QueryParams};
+use super::extract::{JsonBody, QueryParams, is_anonymous};
 use super::fields::FieldSelection;
 use super::problem::Problem;
 use super::read_cache::{Cached, ReadCache};
@@ -129,9 +129,9 @@ pub async fn list_tags(
         page: params.page,
     }
     .into_page()?;
-    let tags = state
-        .db
-        .run(move |conn| tags::list(conn, TagOrder::Name, page));
+    let tags = state.read(is_anonymous(&req), move |conn| {
+        tags::list(conn, TagOrder::Name, page)
+    });
     cache
         .serve(&req, async {
             let page = tags.await?;
@@ -152,7 +152,7 @@ async fn get_one(
     params: TagFieldsQuery,
 ) -> Result<HttpResponse, AppError> {
     let fields = FieldSelection::parse::<TagField>(params.fields.as_deref())?;
-    let tag = state.db.run(move |conn| tags::get(conn, &key));
+    let tag = state.read(is_anonymous(&req), move |conn| tags::get(conn, &key));
     cache
         .serve(&req, async {
             let tag = tag.await?;

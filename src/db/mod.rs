@@ -10,6 +10,7 @@ pub mod health;
 pub mod login_limits;
 pub mod notify;
 mod pool;
+pub mod replicas;
 pub mod schema;
 pub mod search;
 pub mod site;
@@ -78,6 +79,19 @@ impl DatabaseUrl {
     /// What the driver is given: the file path (SQLite) or the URL (PostgreSQL).
     pub fn target(&self) -> &str {
         &self.target
+    }
+
+    /// The URL without credentials or options (`host:port/db`, or the file path): how logs
+    /// and probes name a database.
+    pub fn display_name(&self) -> String {
+        match self.backend {
+            Backend::Sqlite => self.target.clone(),
+            Backend::Postgres => {
+                let rest = self.target.split_once("://").map_or("", |(_, rest)| rest);
+                let rest = rest.rsplit_once('@').map_or(rest, |(_, host)| host);
+                rest.split('?').next().unwrap_or(rest).to_owned()
+            }
+        }
     }
 
     pub(crate) fn connect(&self) -> ConnectionResult<DbConn> {

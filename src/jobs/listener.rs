@@ -42,7 +42,14 @@ pub struct CacheListener {
 
 impl CacheListener {
     /// Starts listening on PostgreSQL; `None` on SQLite, where one process makes every write.
-    pub fn start(url: &DatabaseUrl, generation: Generation) -> std::io::Result<Option<Self>> {
+    /// With read replicas, `replica_settle` is how long after an announcement a replica in use
+    /// has surely replayed it: the caches are dropped again then, for what was read from a
+    /// replica in between.
+    pub fn start(
+        url: &DatabaseUrl,
+        generation: Generation,
+        replica_settle: Option<Duration>,
+    ) -> std::io::Result<Option<Self>> {
         if url.backend != Backend::Postgres {
             return Ok(None);
         }
@@ -50,12 +57,17 @@ impl CacheListener {
         let url = url.clone();
         std::thread::Builder::new()
             .name("folio-listener".into())
-            .spawn(move || listen(&url, &generation, &stopped))?;
+            .spawn(move || listen(&url, &generation, replica_settle, &stopped))?;
         Ok(Some(Self { _stop: stop }))
     }
 }
 
-fn listen(url: &DatabaseUrl, generation: &Generation, stopped: &mpsc::Receiver<()>) {
+fn listen(
+    url: &DatabaseUrl,
+    generation: &Generation,
+    replica_settle: Option<Duration>,
+    stopped: &mpsc::Receiver<()>,
+) {
     let mut delays = backoff();
     let mut reported = false;
     loop {
@@ -68,7 +80,7 @@ fn listen(url: &DatabaseUrl, generation: &Generation, stopped: &mpsc::Receiver<(
                 tracing::info!("listening for other instances' writes");
                 delays = backoff();
                 reported = false;
-                let lost = serve(&mut listener, generation, stopped);
+                let lost = serve(&mut listener, generation, replica_settle, stopped);
                 metrics::gauge!("folio_cache_listener_connected").set(0.0);
                 match lost {
                     None => return,
@@ -101,9 +113,11 @@ fn listen(url: &DatabaseUrl, generation: &Generation, stopped: &mpsc::Receiver<(
 fn serve(
     listener: &mut Listener,
     generation: &Generation,
+    replica_settle: Option<Duration>,
     stopped: &mpsc::Receiver<()>,
 ) -> Option<diesel::result::Error> {
     let mut checked = Instant::now();
+    let mut settled_at: Option<Instant> = None;
     loop {
         match stopped.recv_timeout(POLL) {
             Err(RecvTimeoutError::Timeout) => {}
@@ -115,8 +129,13 @@ fn serve(
                 generation.bump();
                 metrics::counter!("folio_cache_invalidations_total")
                     .increment(announcements as u64);
+                settled_at = replica_settle.map(|settle| Instant::now() + settle);
             }
             Err(e) => return Some(e),
+        }
+        if settled_at.is_some_and(|at| Instant::now() >= at) {
+            generation.bump();
+            settled_at = None;
         }
         if checked.elapsed() >= CHECK {
             if let Err(e) = listener.check() {

@@ -7,6 +7,7 @@
 
 mod leader;
 mod listener;
+mod replicas;
 
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::time::{Duration, Instant};
@@ -18,6 +19,7 @@ use crate::service;
 
 pub use leader::Leadership;
 pub use listener::CacheListener;
+pub use replicas::{CHECK as REPLICA_CHECK, ReplicaWatch};
 
 /// How often the timed work runs. Scheduled articles are counted within about this long of
 /// their time (they are visible to readers at their time exactly, whatever the runner does).

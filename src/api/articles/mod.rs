@@ -559,9 +559,9 @@ pub async fn list_articles(
     let counts = state.counts.clone();
     let count_limit = state.config.count_limit;
     let viewer = caller.0;
-    let page = state
-        .db
-        .run(move |conn| articles::list(conn, &counts, count_limit, viewer.as_ref(), &query));
+    let page = state.read(viewer.is_none(), move |conn| {
+        articles::list(conn, &counts, count_limit, viewer.as_ref(), &query)
+    });
     cache
         .serve_for(&req, viewer, async {
             let page = page.await?;
@@ -584,9 +584,9 @@ async fn get_one(
 ) -> Result<HttpResponse, AppError> {
     let fields = FieldSelection::parse::<ArticleField>(params.fields.as_deref())?;
     let viewer = caller.0;
-    let article = state
-        .db
-        .run(move |conn| articles::get(conn, viewer.as_ref(), &key));
+    let article = state.read(viewer.is_none(), move |conn| {
+        articles::get(conn, viewer.as_ref(), &key)
+    });
     cache
         .serve_for(&req, viewer, async {
             let article = article.await?;
