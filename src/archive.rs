@@ -150,11 +150,13 @@ pub fn import(url: &DatabaseUrl, path: &Path, show_progress: bool) -> anyhow::Re
             "the target database is not empty (it holds {users} users, {tags} tags and \
              {articles} articles); import into a new database"
         );
+        let search_indexes = rows::drop_search_indexes(conn)?;
         let mut loader = Loader::default();
         let summary = read(path, show_progress, |line, record| {
             loader.add(conn, line, record)
         })?;
         loader.flush(conn)?;
+        rows::create_indexes(conn, &search_indexes)?;
         rows::reset_sequences(conn)?;
         // The inserts bypass the write transactions that keep the counters.
         let now = db::now();

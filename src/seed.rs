@@ -93,7 +93,34 @@ pub fn run(url: &DatabaseUrl, options: &SeedOptions, show_progress: bool) -> any
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
 
-    // Rendering markdown is the slow part: workers generate batches while this thread writes.
+    // Built once at the end instead of row by row (PostgreSQL), even if seeding fails.
+    let search_indexes = db::archive::drop_search_indexes(&mut conn)?;
+    let seeded = insert_all_articles(&mut conn, options, &authors, &tags, now, &progress);
+    db::archive::create_indexes(&mut conn, &search_indexes)?;
+    seeded?;
+    progress.finish();
+    // The inserts above bypass the write transactions that keep the counters.
+    db::counters::rebuild(&mut conn, now)?;
+    // Fresh statistics for the planner; on PostgreSQL, VACUUM also sets the visibility map
+    // that lets counts be answered from indexes alone.
+    if let DbConn::Postgres(c) = &mut conn {
+        diesel::sql_query("VACUUM ANALYZE").execute(c)?;
+    } else if let DbConn::Sqlite(c) = &mut conn {
+        diesel::sql_query("ANALYZE").execute(c)?;
+    }
+    Ok(())
+}
+
+/// Generates and inserts the articles: rendering markdown is the slow part, so workers
+/// generate batches while this thread writes them, in order.
+fn insert_all_articles(
+    conn: &mut DbConn,
+    options: &SeedOptions,
+    authors: &[(i64, String)],
+    tags: &[(i64, String)],
+    now: NaiveDateTime,
+    progress: &ProgressBar,
+) -> anyhow::Result<()> {
     let batches = options.articles.div_ceil(BATCH);
     let workers = std::thread::available_parallelism()
         .map_or(2, |n| n.get())
@@ -118,25 +145,14 @@ pub fn run(url: &DatabaseUrl, options: &SeedOptions, show_progress: bool) -> any
         for (index, drafts) in receiver {
             pending.insert(index, drafts);
             while let Some(drafts) = pending.remove(&next) {
-                insert_articles(&mut conn, &drafts, &authors, &tags, now)?;
+                insert_articles(conn, &drafts, authors, tags, now)?;
                 progress.inc(drafts.len() as u64);
                 next += 1;
             }
         }
         anyhow::ensure!(next == batches, "a seeding worker stopped early");
         Ok(())
-    })?;
-    progress.finish();
-    // The inserts above bypass the write transactions that keep the counters.
-    db::counters::rebuild(&mut conn, now)?;
-    // Fresh statistics for the planner; on PostgreSQL, VACUUM also sets the visibility map
-    // that lets counts be answered from indexes alone.
-    if let DbConn::Postgres(c) = &mut conn {
-        diesel::sql_query("VACUUM ANALYZE").execute(c)?;
-    } else if let DbConn::Sqlite(c) = &mut conn {
-        diesel::sql_query("ANALYZE").execute(c)?;
-    }
-    Ok(())
+    })
 }
 
 /// Ids and names of the authors created.
