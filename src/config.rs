@@ -36,6 +36,11 @@ pub struct Config {
     )]
     pub replica_max_lag_ms: u64,
 
+    /// Log every database statement that takes at least this many milliseconds, with its SQL
+    /// and values (0: every statement; unset: none).
+    #[arg(long, global = true, env = "FOLIO_SLOW_QUERY_MS")]
+    pub slow_query_ms: Option<u64>,
+
     /// Address and port to listen on.
     #[arg(
         long,
@@ -340,6 +345,7 @@ impl Config {
             database_url: database_url.to_owned(),
             database_replica_urls: ReplicaUrls::default(),
             replica_max_lag_ms: 1000,
+            slow_query_ms: None,
             bind: SocketAddr::from(([127, 0, 0, 1], 0)),
             workers: Some(1),
             db_pool_size: 4,

@@ -65,6 +65,7 @@ impl Application {
         let url = DatabaseUrl::parse(&config.database_url).map_err(anyhow::Error::msg)?;
         bootstrap::check_config(&config)?;
         crate::metrics::recorder();
+        crate::db::slow_queries::enable(config.slow_query_ms.map(Duration::from_millis))?;
         let pool_options = PoolOptions {
             max_size: config.db_pool_size,
             acquire_timeout: config.db_acquire_timeout(),

@@ -15,6 +15,7 @@ pub mod schema;
 pub mod search;
 pub mod site;
 pub mod sitemap;
+pub mod slow_queries;
 pub mod tags;
 pub mod tokens;
 pub mod users;
