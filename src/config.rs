@@ -41,6 +41,11 @@ pub struct Config {
     #[arg(long, global = true, env = "FOLIO_SLOW_QUERY_MS")]
     pub slow_query_ms: Option<u64>,
 
+    /// Send `Strict-Transport-Security` (only when clients reach Folio over HTTPS, usually
+    /// through a proxy that terminates TLS).
+    #[arg(long, global = true, env = "FOLIO_HSTS", default_value_t = false)]
+    pub hsts: bool,
+
     /// Address and port to listen on.
     #[arg(
         long,
@@ -346,6 +351,7 @@ impl Config {
             database_replica_urls: ReplicaUrls::default(),
             replica_max_lag_ms: 1000,
             slow_query_ms: None,
+            hsts: false,
             bind: SocketAddr::from(([127, 0, 0, 1], 0)),
             workers: Some(1),
             db_pool_size: 4,

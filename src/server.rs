@@ -15,6 +15,7 @@ use crate::api::docs::{self, DocsCache};
 use crate::api::read_cache::ReadCache;
 use crate::api::{
     self, RouteTable, cors, encoding, middleware::request_context, problem, rate_limit,
+    security_headers,
 };
 use crate::auth::password::PasswordWorker;
 use crate::bootstrap;
@@ -178,6 +179,7 @@ impl Application {
                 // CORS headers a browser app needs to read it.
                 .wrap(cors::policy(&cors_origins))
                 .wrap(from_fn(cors::refusals_as_problems))
+                .wrap(from_fn(security_headers::security_headers))
                 .wrap(from_fn(request_context))
         })
         .shutdown_timeout(shutdown_timeout)

@@ -17,6 +17,7 @@ pub mod previews;
 pub mod problem;
 pub mod rate_limit;
 pub mod read_cache;
+pub mod security_headers;
 pub mod site;
 pub mod sitemap;
 pub mod tags;

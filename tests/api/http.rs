@@ -200,3 +200,58 @@ async fn an_admin_renaming_an_author_is_seen_at_once_despite_the_cache() {
     })
     .await;
 }
+
+#[actix_web::test]
+async fn every_response_tells_browsers_not_to_sniff_frame_or_run_it() {
+    on_each_backend(|backend| async move {
+        let app = spawn_app_with(backend, |config| config.hsts = true, |_| {}).await;
+        let author = app.user(folio::auth::Role::Author).await;
+        let write = app
+            .send(
+                reqwest::Method::POST,
+                "/api/v1/articles",
+                Some(&author.token),
+                Some(serde_json::json!({"title": "Headers", "body_markdown": "x"})),
+                None,
+            )
+            .await;
+        assert_eq!(write.status, StatusCode::CREATED, "{:?}", write.body);
+        let mut seen = vec![("a write", write.headers)];
+        for (what, path) in [
+            ("a read", "/api/v1/articles"),
+            ("a problem", "/api/v1/articles/987654"),
+            ("a probe", "/healthz"),
+            ("Swagger UI", "/swagger-ui/"),
+        ] {
+            seen.push((what, app.get(path).await.headers().clone()));
+        }
+        for (what, headers) in &seen {
+            let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+            assert_eq!(header("x-content-type-options"), Some("nosniff"), "{what}");
+            assert_eq!(header("referrer-policy"), Some("no-referrer"), "{what}");
+            assert_eq!(
+                header("strict-transport-security"),
+                Some("max-age=63072000; includeSubDomains"),
+                "{what}"
+            );
+            assert_eq!(header("server"), None, "{what} names no server");
+            let policy = header("content-security-policy").unwrap_or_default();
+            assert!(
+                policy.contains("frame-ancestors 'none'"),
+                "{what}: {policy}"
+            );
+            if *what == "Swagger UI" {
+                // Its own scripts may run; nothing from elsewhere.
+                assert!(policy.starts_with("default-src 'self'"), "{policy}");
+            } else {
+                assert!(policy.starts_with("default-src 'none'"), "{what}: {policy}");
+            }
+        }
+
+        // Without FOLIO_HSTS (plain HTTP), no HSTS.
+        let plain = spawn_app_with(backend, |_| {}, |_| {}).await;
+        let headers = plain.get("/healthz").await.headers().clone();
+        assert!(headers.get("strict-transport-security").is_none());
+    })
+    .await;
+}
