@@ -106,11 +106,14 @@ measure() {
     shift
     hz=$(getconf CLK_TCK)
     pids=$(postgres_pids)
-    server0=$(cpu_ticks "$SERVER")
+    # $SERVER may name several processes (benches/balanced.sh).
+    # shellcheck disable=SC2086
+    server0=$(cpu_ticks $SERVER)
     # shellcheck disable=SC2086
     pg0=$(cpu_ticks $pids)
     out=$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency "$@" "$url")
-    server1=$(cpu_ticks "$SERVER")
+    # shellcheck disable=SC2086
+    server1=$(cpu_ticks $SERVER)
     # shellcheck disable=SC2086
     pg1=$(cpu_ticks $(postgres_pids))
     rps=$(awk '/^Requests\/sec:/ {print $2}' <<<"$out")

@@ -23,9 +23,12 @@ export FOLIO_BENCH_TOKEN FOLIO_BENCH_TAGS
 FOLIO_BENCH_TOKEN=$(access_token "$url" soak@example.com editor)
 FOLIO_BENCH_TAGS=$(curl -fs "$BASE/api/v1/tags?limit=100" | json "','.join(t['slug'] for t in d['data'][:10])")
 
-rss_mb() { awk '/VmRSS/ {printf "%.1f", $2 / 1024}' "/proc/$SERVER/status"; }
+# Resident memory: the heap (anonymous pages, what a leak would grow) and in all (which also
+# counts the pages of the database file SQLite maps, up to its 256 MiB mmap_size, which the
+# kernel keeps or drops as it likes).
+rss_mb() { awk '/^(RssAnon|VmRSS):/ {printf "%s%.1f", (n++ ? "/" : ""), $2 / 1024}' "/proc/$SERVER/status"; }
 
-printf '%-6s %10s %8s %8s %10s %10s %10s\n' minute requests non2xx socket p99 'rss start' 'rss end' | tee "$RESULTS"
+printf '%-6s %10s %8s %8s %10s %18s %18s\n' minute requests non2xx socket p99 'MB all/heap start' 'MB all/heap end' | tee "$RESULTS"
 total_errors=0
 for minute in $(seq 1 "$MINUTES"); do
     start=$(rss_mb)
@@ -38,6 +41,6 @@ for minute in $(seq 1 "$MINUTES"); do
     non2xx=${non2xx:-0}
     socket=${socket:-0}
     total_errors=$((total_errors + non2xx + socket))
-    printf '%-6s %10s %8s %8s %10s %10s %10s\n' "$minute" "$requests" "$non2xx" "$socket" "$p99" "${start} MB" "${end} MB" | tee -a "$RESULTS"
+    printf '%-6s %10s %8s %8s %10s %18s %18s\n' "$minute" "$requests" "$non2xx" "$socket" "$p99" "$start" "$end" | tee -a "$RESULTS"
 done
 echo "errors in all: $total_errors; articles now: $(curl -fs "$BASE/api/v1/articles?limit=1" | json "d['meta']['total']")" | tee -a "$RESULTS"
