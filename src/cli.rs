@@ -54,6 +54,25 @@ enum Command {
     /// Manage users from the command line.
     #[command(subcommand)]
     User(UserCommand),
+    /// Personal access tokens, for provisioning scripts and CI.
+    #[command(subcommand)]
+    Token(TokenCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum TokenCommand {
+    /// Create a token for a user and print it (alone, on stdout, so a script can capture it).
+    Create {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        name: String,
+        /// Comma-separated: content:read, content:write, tags:write, users:admin, tokens:manage.
+        #[arg(long, value_delimiter = ',', required = true)]
+        scopes: Vec<String>,
+        #[arg(long)]
+        expires_in_days: Option<u32>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -113,6 +132,48 @@ pub fn run() -> anyhow::Result<()> {
                 &password,
             )?;
             println!("created {} {} (id {})", user.role, user.email, user.id);
+            Ok(())
+        }
+        Command::Token(TokenCommand::Create {
+            email,
+            name,
+            scopes,
+            expires_in_days,
+        }) => {
+            telemetry::init(&config.log, &config.log_format);
+            let url = DatabaseUrl::parse(&config.database_url).map_err(anyhow::Error::msg)?;
+            crate::db::migrate(&url)?;
+            let unknown: Vec<&String> = scopes
+                .iter()
+                .filter(|s| crate::auth::Scope::parse(s.trim()).is_none())
+                .collect();
+            anyhow::ensure!(unknown.is_empty(), "unknown scopes: {unknown:?}");
+            let request = crate::service::api_tokens::NewToken {
+                name,
+                scopes: scopes
+                    .iter()
+                    .filter_map(|s| crate::auth::Scope::parse(s.trim()))
+                    .collect(),
+                expires_at: expires_in_days
+                    .map(|days| crate::db::now() + chrono::TimeDelta::days(days.into())),
+            };
+            let (_, token) = crate::service::api_tokens::create_for_email(
+                &mut crate::db::connect(&url)?,
+                &email,
+                &request,
+            )
+            .map_err(|e| match e {
+                crate::error::AppError::Invalid(errors) => anyhow::anyhow!(
+                    "{}",
+                    errors
+                        .iter()
+                        .map(|e| format!("{}: {}", e.field, e.message))
+                        .collect::<Vec<_>>()
+                        .join("; ")
+                ),
+                other => anyhow::anyhow!("{other}: {email}"),
+            })?;
+            println!("{token}");
             Ok(())
         }
         Command::Export { file } => {

@@ -37,6 +37,9 @@ pub enum AppError {
     Unauthenticated,
     #[error("not allowed")]
     Forbidden,
+    /// 403: the role allows it, the personal access token's scopes do not.
+    #[error("this token lacks the scope {0}")]
+    MissingScope(&'static str),
     /// 403 to a CORS preflight the configured origins, methods or headers do not allow.
     #[error("cross-origin request refused: {0}")]
     CrossOriginRefused(String),

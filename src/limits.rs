@@ -103,6 +103,8 @@ impl LoginLimiter {
 pub enum RateKey {
     /// A signed-in user, whatever address they come from.
     User(i64),
+    /// A personal access token this instance has seen verified (by its stored hash).
+    Token(String),
     /// Anyone else, by client address.
     Address(IpAddr),
 }
@@ -111,6 +113,10 @@ pub enum RateKey {
 pub struct Limits {
     pub login: LoginLimiter,
     pub routes: RouteLimiter<RateKey>,
+    /// Hashes of personal access tokens verified lately: such a token counts against its own
+    /// budget. One not seen yet counts against its address, so made-up tokens cannot each
+    /// get a fresh budget.
+    pub verified_tokens: quick_cache::sync::Cache<String, ()>,
 }
 
 /// What a request counts against: reads without a token, reads with one, and writes.

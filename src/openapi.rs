@@ -39,7 +39,10 @@ impl utoipa::Modify for BearerScheme {
         let scheme = HttpBuilder::new()
             .scheme(HttpAuthScheme::Bearer)
             .bearer_format("JWT")
-            .description(Some("An access token from POST /api/v1/auth/login"))
+            .description(Some(
+                "An access token from POST /api/v1/auth/login, or a personal access token \
+                 (folio_pat_…) from POST /api/v1/me/tokens, limited to its scopes",
+            ))
             .build();
         let metrics = HttpBuilder::new()
             .scheme(HttpAuthScheme::Bearer)

@@ -143,6 +143,7 @@ impl Application {
                     config.rate_limit_authenticated,
                     config.rate_limit_writes,
                 ),
+                verified_tokens: quick_cache::sync::Cache::new(10_000),
             }),
             config,
         };

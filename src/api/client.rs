@@ -78,15 +78,25 @@ fn parse_node(value: &str) -> Option<IpAddr> {
 }
 
 /// The rate-limit key of a request: the user of a valid access token (checked by signature
-/// only: no database read), otherwise the client address.
+/// only: no database read), a personal access token verified lately, otherwise the client
+/// address.
 pub fn rate_key(req: &HttpRequest, state: &AppState) -> Option<RateKey> {
-    let user = bearer_token(req)
-        .and_then(Result::ok)
-        .and_then(|token| state.tokens().ok()?.verify_access(&token).ok());
-    match user {
-        Some(id) => Some(RateKey::User(id)),
-        None => client_address(req, &state.config.trusted_proxies).map(RateKey::Address),
+    let presented = bearer_token(req).and_then(Result::ok);
+    if let Some(token) = &presented {
+        if crate::auth::api_token::is_personal(token) {
+            let hash = crate::auth::token::secret_token_hash(token);
+            if state.limits.verified_tokens.get(&hash).is_some() {
+                return Some(RateKey::Token(hash));
+            }
+        } else if let Some(id) = state
+            .tokens()
+            .ok()
+            .and_then(|keys| keys.verify_access(token).ok())
+        {
+            return Some(RateKey::User(id));
+        }
     }
+    client_address(req, &state.config.trusted_proxies).map(RateKey::Address)
 }
 
 /// The API's origin as the client sees it (`https://api.example`), for links the API makes

@@ -1,6 +1,7 @@
 //! HTTP: routes, handlers and their wire types. Handlers parse and validate input, call one
 //! service function and map the result; rules live in `service`.
 
+pub mod api_tokens;
 pub mod articles;
 pub mod auth;
 pub mod authors;
@@ -71,6 +72,11 @@ pub fn configure(cfg: &mut ServiceConfig<'_>) {
                 .service(users::delete_user)
                 .service(users::get_me)
                 .service(users::update_me)
+                .service(api_tokens::create_my_token)
+                .service(api_tokens::list_my_tokens)
+                .service(api_tokens::revoke_my_token)
+                .service(api_tokens::list_user_tokens)
+                .service(api_tokens::revoke_user_token)
                 .service(previews::create_preview)
                 .service(previews::get_preview)
                 .service(site::get_site)

@@ -41,7 +41,9 @@ impl ResponseError for AppError {
             Self::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::BadRequest { .. } => StatusCode::BAD_REQUEST,
             Self::Unauthenticated => StatusCode::UNAUTHORIZED,
-            Self::Forbidden | Self::CrossOriginRefused(_) => StatusCode::FORBIDDEN,
+            Self::Forbidden | Self::MissingScope(_) | Self::CrossOriginRefused(_) => {
+                StatusCode::FORBIDDEN
+            }
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             Self::Conflict { .. } => StatusCode::CONFLICT,
@@ -77,6 +79,9 @@ impl ResponseError for AppError {
                 field: Some(field),
                 message,
             } => vec![field_error(field, message)],
+            Self::MissingScope(scope) => {
+                vec![FieldError::new("scope", format!("{scope} is required"))]
+            }
             _ => Vec::new(),
         };
         let body = Problem {

@@ -45,7 +45,9 @@ pub async fn rate_limit(
     let checked = state.filter(|_| !unlimited(req.path())).and_then(|state| {
         let key = rate_key(req.request(), &state)?;
         let class = match (req.method(), &key) {
-            (&Method::GET | &Method::HEAD, RateKey::User(_)) => RouteClass::AuthenticatedRead,
+            (&Method::GET | &Method::HEAD, RateKey::User(_) | RateKey::Token(_)) => {
+                RouteClass::AuthenticatedRead
+            }
             (&Method::GET | &Method::HEAD, _) => RouteClass::AnonymousRead,
             _ => RouteClass::Write,
         };

@@ -8,17 +8,30 @@ use actix_web::http::header;
 use actix_web::web::Data;
 use actix_web::{FromRequest, HttpRequest};
 
-use super::Role;
+use super::{Role, Scope, Scopes, api_token};
 use crate::db;
 use crate::error::AppError;
 use crate::state::AppState;
 
-/// The verified caller behind `Authorization: Bearer <access token>`.
+/// The verified caller behind `Authorization: Bearer <access token or personal access token>`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Caller {
     pub user_id: i64,
     pub role: Role,
+    /// What a personal access token is limited to; `None` for a signed-in session.
+    pub scopes: Option<Scopes>,
 }
+
+impl Caller {
+    /// Whether the caller's credential covers `scope` (a session covers everything its role
+    /// allows).
+    pub fn has_scope(&self, scope: Scope) -> bool {
+        self.scopes.is_none_or(|scopes| scopes.contains(scope))
+    }
+}
+
+/// How often a token's `last_used_at` is written: at most once a minute, not per request.
+const LAST_USED_GRANULARITY: chrono::TimeDelta = chrono::TimeDelta::minutes(1);
 
 /// `None` only when no `Authorization` header was sent: a bad token is still a 401, so a
 /// client with an expired token learns it instead of silently seeing less.
@@ -40,6 +53,9 @@ pub(crate) fn bearer_token(req: &HttpRequest) -> Option<Result<String, AppError>
 
 async fn authenticate(state: Option<Data<AppState>>, token: String) -> Result<Caller, AppError> {
     let state = state.ok_or_else(|| anyhow::anyhow!("AppState is not registered"))?;
+    if api_token::is_personal(&token) {
+        return authenticate_personal(&state, &token).await;
+    }
     let user_id = state.tokens()?.verify_access(&token)?;
     // Role and `disabled` come from the row, so demotion and disabling apply at once.
     let user = state
@@ -54,6 +70,48 @@ async fn authenticate(state: Option<Data<AppState>>, token: String) -> Result<Ca
     Ok(Caller {
         user_id: user.id,
         role,
+        scopes: None,
+    })
+}
+
+/// A personal access token: known, unexpired, and its user enabled; the role is the user's
+/// current one, so demotion, disabling and deletion apply at once.
+async fn authenticate_personal(state: &AppState, token: &str) -> Result<Caller, AppError> {
+    let hash = super::token::secret_token_hash(token);
+    let lookup = hash.clone();
+    let owner = state
+        .db
+        .run(move |conn| Ok(db::api_tokens::find_by_hash(conn, &lookup)?))
+        .await?
+        .filter(|owner| !owner.disabled)
+        .ok_or(AppError::Unauthenticated)?;
+    let now = db::now();
+    let token = owner.token;
+    if token.expires_at.is_some_and(|expires| expires <= now) {
+        return Err(AppError::Unauthenticated);
+    }
+    let role = Role::parse(&owner.role)
+        .ok_or_else(|| anyhow::anyhow!("user {} has role {:?}", token.user_id, owner.role))?;
+    tracing::debug!(token.id = token.id, token.prefix = %token.prefix, "personal access token");
+    if token
+        .last_used_at
+        .is_none_or(|used| now - used >= LAST_USED_GRANULARITY)
+    {
+        let id = token.id;
+        // Bookkeeping: a failure here must not fail the request.
+        if let Err(e) = state
+            .db
+            .run(move |conn| Ok(db::api_tokens::touch(conn, id, now)?))
+            .await
+        {
+            tracing::warn!(error = %e, token.id = id, "could not record a token's use");
+        }
+    }
+    state.limits.verified_tokens.insert(hash, ());
+    Ok(Caller {
+        user_id: token.user_id,
+        role,
+        scopes: Some(Scopes::from_stored(&token.scopes)),
     })
 }
 

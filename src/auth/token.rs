@@ -151,9 +151,10 @@ pub fn random_token() -> Result<String, AppError> {
     Ok(URL_SAFE_NO_PAD.encode(bytes))
 }
 
-/// What is stored for a refresh token: its SHA-256, so a database leak yields no usable token.
-/// (A fast hash suffices: the token has 256 bits of entropy, unlike a password.)
-pub fn refresh_token_hash(token: &str) -> String {
+/// What is stored for a refresh token or a personal access token: its SHA-256, so a database
+/// leak yields no usable token. (A fast hash suffices: the token has 256 bits of entropy,
+/// unlike a password.)
+pub fn secret_token_hash(token: &str) -> String {
     URL_SAFE_NO_PAD.encode(Sha256::digest(token.as_bytes()))
 }
 

@@ -1,6 +1,7 @@
 //! Data access: backend selection, the connection pool, embedded migrations, the schema and
 //! one module of queries per table. Nothing here knows about HTTP.
 
+pub mod api_tokens;
 pub mod archive;
 pub mod articles;
 mod conn;

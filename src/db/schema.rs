@@ -71,6 +71,20 @@ diesel::table! {
 }
 
 diesel::table! {
+    api_tokens (id) {
+        id -> BigInt,
+        user_id -> BigInt,
+        name -> Text,
+        token_hash -> Text,
+        prefix -> Text,
+        scopes -> Text,
+        created_at -> Timestamp,
+        last_used_at -> Nullable<Timestamp>,
+        expires_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
     settings (key) {
         key -> Text,
         value -> Text,
@@ -119,6 +133,7 @@ diesel::joinable!(articles -> users (author_id));
 diesel::joinable!(article_tags -> articles (article_id));
 diesel::joinable!(article_tags -> tags (tag_id));
 diesel::joinable!(refresh_tokens -> users (user_id));
+diesel::joinable!(api_tokens -> users (user_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     users,
@@ -126,6 +141,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     tags,
     article_tags,
     refresh_tokens,
+    api_tokens,
     article_counts,
     count_watermark,
     content_clock,

@@ -1,6 +1,7 @@
 //! Business rules: who sees what, how lists are filtered and paged, how content is derived.
 //! Functions here are synchronous, take `&mut DbConn`, and never see actix types.
 
+pub mod api_tokens;
 pub mod articles;
 pub mod authors;
 pub mod changes;

@@ -1,6 +1,6 @@
 //! design.md's role table as one match. Services call `require` before they touch anything.
 
-use crate::auth::{Caller, Role};
+use crate::auth::{Caller, Role, Scope};
 use crate::error::AppError;
 
 /// Something a caller may or may not do. `own` says whether it is their own article.
@@ -25,6 +25,22 @@ pub enum Action {
     ManageSite,
 }
 
+impl Action {
+    /// The scope a personal access token needs for it.
+    pub fn scope(self) -> Scope {
+        match self {
+            Action::ReadUnpublished => Scope::ContentRead,
+            Action::CreateDraft
+            | Action::Publish
+            | Action::EditDraft
+            | Action::EditPublished
+            | Action::Reassign => Scope::ContentWrite,
+            Action::CreateTagInline | Action::ManageTags => Scope::TagsWrite,
+            Action::ManageUsers | Action::ManageSite => Scope::UsersAdmin,
+        }
+    }
+}
+
 /// Whether `role` may do `action`, on its own article if `own`.
 pub fn allows(role: Role, action: Action, own: bool) -> bool {
     match action {
@@ -39,13 +55,28 @@ pub fn allows(role: Role, action: Action, own: bool) -> bool {
     }
 }
 
-/// `Forbidden` unless the caller may do `action` (on an article by `owner`, if any).
+/// Whether the caller may do `action`, on its own article if `own`: its role allows it and,
+/// for a personal access token, its scopes cover it.
+pub fn permits(caller: &Caller, action: Action, own: bool) -> bool {
+    allows(caller.role, action, own) && caller.has_scope(action.scope())
+}
+
+/// `Forbidden` unless the caller's role may do `action` (on an article by `owner`, if any),
+/// and `MissingScope` if the role may but the token's scopes do not cover it.
 pub fn require(caller: &Caller, action: Action, owner: Option<i64>) -> Result<(), AppError> {
     let own = owner == Some(caller.user_id);
-    if allows(caller.role, action, own) {
+    if !allows(caller.role, action, own) {
+        return Err(AppError::Forbidden);
+    }
+    require_scope(caller, action.scope())
+}
+
+/// `MissingScope` unless the caller's credential covers `scope`.
+pub fn require_scope(caller: &Caller, scope: Scope) -> Result<(), AppError> {
+    if caller.has_scope(scope) {
         Ok(())
     } else {
-        Err(AppError::Forbidden)
+        Err(AppError::MissingScope(scope.as_str()))
     }
 }
 

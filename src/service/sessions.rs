@@ -34,7 +34,7 @@ fn issue(
         conn,
         &NewRefreshToken {
             user_id: user.id,
-            token_hash: &token::refresh_token_hash(&refresh_token),
+            token_hash: &token::secret_token_hash(&refresh_token),
             family,
             expires_at: now + lifetime,
             created_at: now,
@@ -65,7 +65,7 @@ enum Outcome {
 
 /// Swaps a refresh token for a new one and a new access token.
 pub fn refresh(conn: &mut DbConn, keys: &TokenKeys, presented: &str) -> Result<Session, AppError> {
-    let hash = token::refresh_token_hash(presented);
+    let hash = token::secret_token_hash(presented);
     let outcome = db::write_transaction(conn, |conn| {
         let now = db::now();
         let Some(stored) = db::tokens::find_by_hash(conn, &hash)? else {
@@ -102,6 +102,6 @@ pub fn refresh(conn: &mut DbConn, keys: &TokenKeys, presented: &str) -> Result<S
 
 /// Revokes one refresh token. Unknown tokens are ignored, so the answer reveals nothing.
 pub fn logout(conn: &mut DbConn, presented: &str) -> Result<(), AppError> {
-    db::tokens::revoke(conn, &token::refresh_token_hash(presented), db::now())?;
+    db::tokens::revoke(conn, &token::secret_token_hash(presented), db::now())?;
     Ok(())
 }

@@ -104,6 +104,9 @@ pub fn resolve_for_article(
         .zip(&found)
         .filter_map(|(name, id)| id.is_none().then_some(*name))
         .collect();
+    if !missing.is_empty() && policy::allows(caller.role, Action::CreateTagInline, false) {
+        policy::require_scope(caller, Action::CreateTagInline.scope())?;
+    }
     if !missing.is_empty() && !policy::allows(caller.role, Action::CreateTagInline, false) {
         return Err(AppError::Invalid(
             missing

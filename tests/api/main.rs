@@ -8,6 +8,7 @@
     reason = "a test should fail loudly at the first surprise, helpers included"
 )]
 
+mod api_tokens;
 mod archive;
 mod article_lists;
 mod concurrency;

@@ -101,6 +101,11 @@ pub fn list(
     let unpublished_of = match (query.status, viewer) {
         (StatusFilter::Published, _) => None,
         (_, None) => return Err(AppError::Unauthenticated),
+        (_, Some(caller)) if !caller.has_scope(Action::ReadUnpublished.scope()) => {
+            return Err(AppError::MissingScope(
+                Action::ReadUnpublished.scope().as_str(),
+            ));
+        }
         (_, Some(caller)) if policy::allows(caller.role, Action::ReadUnpublished, false) => None,
         (_, Some(caller)) => Some(caller.user_id),
     };

@@ -189,8 +189,8 @@ fn visible(row: &ArticleRow, viewer: Option<&Caller>, now: chrono::NaiveDateTime
     let public = row.status == "published" && row.published_at.is_some_and(|at| at <= now);
     public
         || viewer.is_some_and(|caller| {
-            policy::allows(
-                caller.role,
+            policy::permits(
+                caller,
                 Action::ReadUnpublished,
                 row.author_id == caller.user_id,
             )

@@ -122,6 +122,7 @@ pub fn create(
     caller: &Caller,
     input: ArticleInput,
 ) -> Result<Article, AppError> {
+    policy::require(caller, Action::CreateDraft, None)?;
     let rendered = render(&input.body_markdown);
     let excerpt = input
         .excerpt
@@ -215,8 +216,17 @@ fn editable(
     id: i64,
     now: NaiveDateTime,
 ) -> Result<ArticleRow, AppError> {
+    // Whom the role lets see it (a token that may write but not read drafts still edits its
+    // own); the scopes are checked by `require` below.
     let current = rows::find_for_update(conn, id)?
-        .filter(|r| visible(r, Some(caller), now))
+        .filter(|r| {
+            visible(r, None, now)
+                || policy::allows(
+                    caller.role,
+                    Action::ReadUnpublished,
+                    r.author_id == caller.user_id,
+                )
+        })
         .ok_or(AppError::NotFound("article"))?;
     let action = if current.status == "draft" {
         Action::EditDraft
