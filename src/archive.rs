@@ -16,9 +16,9 @@
 //!    one, which tells a complete archive from a truncated one.
 //!
 //! Times are RFC 3339 in UTC. Ids, slugs, versions and timestamps are kept as they are.
-//! Not archived: sessions (refresh tokens), the token signing secret (everyone signs in
-//! again after a move), login budgets, and what the import derives again (published counts,
-//! the search index).
+//! Not archived: sessions (refresh tokens), personal access tokens (scripts get new ones),
+//! the token signing secret (everyone signs in again after a move), login budgets, and what
+//! the import derives again (published counts, the search index).
 //!
 //! Both directions stream: memory stays flat whatever the size of the site, apart from one
 //! set of ids and slug hashes per kind that the import's checks need.
@@ -93,7 +93,7 @@ pub fn export(
     db::migrate(url)?;
     let mut conn = db::connect(url)?;
     let mut out = Output::create(path)?;
-    let summary = conn.transaction(|conn| -> anyhow::Result<Summary> {
+    let written = conn.transaction(|conn| -> anyhow::Result<Summary> {
         rows::read_one_snapshot(conn)?;
         let articles = rows::article_count(conn)?;
         let progress = progress_bar(show_progress, articles as u64, "articles");
@@ -129,9 +129,14 @@ pub fn export(
         out.write(&Record::End { records })?;
         progress.finish_and_clear();
         Ok(summary)
-    })?;
-    out.finish()?;
-    Ok(summary)
+    });
+    match written {
+        Ok(summary) => out.finish().map(|()| summary),
+        Err(e) => {
+            out.abandon();
+            Err(e)
+        }
+    }
 }
 
 /// Reads `path` and reports what it holds, or the first thing wrong with it, writing nothing.
@@ -165,10 +170,14 @@ pub fn import(url: &DatabaseUrl, path: &Path, show_progress: bool) -> anyhow::Re
         Ok(summary)
     })?;
     // Fresh statistics for the planner (outside the transaction: VACUUM cannot run in one).
-    match &mut conn {
-        DbConn::Postgres(c) => diesel::sql_query("VACUUM ANALYZE").execute(c)?,
-        DbConn::Sqlite(c) => diesel::sql_query("ANALYZE").execute(c)?,
+    // The import has committed: a failure here is worth a warning, not a failed import.
+    let analyzed = match &mut conn {
+        DbConn::Postgres(c) => diesel::sql_query("VACUUM ANALYZE").execute(c),
+        DbConn::Sqlite(c) => diesel::sql_query("ANALYZE").execute(c),
     };
+    if let Err(e) = analyzed {
+        tracing::warn!(error = %e, "imported, but could not refresh the planner's statistics");
+    }
     Ok(summary)
 }
 
@@ -309,6 +318,15 @@ impl Output {
         serde_json::to_writer(&mut *writer, record)?;
         writer.write_all(b"\n")?;
         Ok(())
+    }
+
+    /// Removes the unfinished file of a failed export.
+    fn abandon(self) {
+        drop(self.writer);
+        drop(self.gzip);
+        if let Some((partial, _)) = self.rename {
+            let _ = std::fs::remove_file(partial);
+        }
     }
 
     fn finish(mut self) -> anyhow::Result<()> {

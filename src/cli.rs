@@ -155,7 +155,12 @@ pub fn run() -> anyhow::Result<()> {
                     .filter_map(|s| crate::auth::Scope::parse(s.trim()))
                     .collect(),
                 expires_at: expires_in_days
-                    .map(|days| crate::db::now() + chrono::TimeDelta::days(days.into())),
+                    .map(|days| {
+                        crate::db::now()
+                            .checked_add_signed(chrono::TimeDelta::days(days.into()))
+                            .ok_or_else(|| anyhow::anyhow!("--expires-in-days is too far away"))
+                    })
+                    .transpose()?,
             };
             let (_, token) = crate::service::api_tokens::create_for_email(
                 &mut crate::db::connect(&url)?,

@@ -41,6 +41,16 @@ pub struct Config {
     #[arg(long, global = true, env = "FOLIO_SLOW_QUERY_MS")]
     pub slow_query_ms: Option<u64>,
 
+    /// Also log the slow statements' bound values (they may hold emails, password hashes,
+    /// drafts: for diagnosis only).
+    #[arg(
+        long,
+        global = true,
+        env = "FOLIO_SLOW_QUERY_BINDS",
+        default_value_t = false
+    )]
+    pub slow_query_binds: bool,
+
     /// Send `Strict-Transport-Security` (only when clients reach Folio over HTTPS, usually
     /// through a proxy that terminates TLS).
     #[arg(long, global = true, env = "FOLIO_HSTS", default_value_t = false)]
@@ -351,6 +361,7 @@ impl Config {
             database_replica_urls: ReplicaUrls::default(),
             replica_max_lag_ms: 1000,
             slow_query_ms: None,
+            slow_query_binds: false,
             hsts: false,
             bind: SocketAddr::from(([127, 0, 0, 1], 0)),
             workers: Some(1),

@@ -29,6 +29,9 @@ use crate::state::AppState;
 /// Largest JSON body accepted; more is a 413.
 const MAX_JSON_BYTES: usize = 1024 * 1024;
 
+/// Slack on top of the replica settle time for the listener's poll and scheduling.
+const REPLICA_SETTLE_MARGIN: Duration = Duration::from_millis(100);
+
 /// How long a read waits for a replica's connection before it goes to the primary.
 const REPLICA_ACQUIRE_TIMEOUT: Duration = Duration::from_millis(250);
 
@@ -66,7 +69,10 @@ impl Application {
         let url = DatabaseUrl::parse(&config.database_url).map_err(anyhow::Error::msg)?;
         bootstrap::check_config(&config)?;
         crate::metrics::recorder();
-        crate::db::slow_queries::enable(config.slow_query_ms.map(Duration::from_millis))?;
+        crate::db::slow_queries::enable(
+            config.slow_query_ms.map(Duration::from_millis),
+            config.slow_query_binds,
+        )?;
         let pool_options = PoolOptions {
             max_size: config.db_pool_size,
             acquire_timeout: config.db_acquire_timeout(),
@@ -104,10 +110,12 @@ impl Application {
         let max_lag = Duration::from_millis(config.replica_max_lag_ms);
         let replica_watch =
             crate::jobs::ReplicaWatch::start(pool.clone(), replicas.clone(), max_lag)?;
-        // A read on a replica just after another instance's write may still see the data from
-        // before it; such copies are dropped again once every replica in use has replayed it.
-        let replica_settle =
-            (!replicas.all().is_empty()).then(|| max_lag + crate::jobs::REPLICA_CHECK);
+        // A read on a replica just after a write may still see the data from before it; such
+        // copies are dropped again once every replica in use has replayed it: a replica lags
+        // at most `max_lag` when judged, the judgement is up to one check old, and it may see
+        // the write's log position one check late.
+        let replica_settle = (!replicas.all().is_empty())
+            .then(|| max_lag + 2 * crate::jobs::REPLICA_CHECK + REPLICA_SETTLE_MARGIN);
         let cache_listener =
             crate::jobs::CacheListener::start(&url, generation.clone(), replica_settle)?;
         let doc = crate::openapi::document();

@@ -7,9 +7,9 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::extract::JsonBody;
+use super::private_json;
 use super::problem::Problem;
 use super::validate::Checks;
-use super::{API_PREFIX, private_json};
 use crate::auth::{Caller, Scope, Scopes};
 use crate::error::AppError;
 use crate::service::api_tokens::{self, ApiToken, NewToken};
@@ -146,9 +146,7 @@ pub async fn create_my_token(
         .db
         .write(move |conn| api_tokens::create(conn, &caller, &request))
         .await?;
-    let location = format!("{API_PREFIX}/me/tokens/{}", token.id);
     Ok(HttpResponse::Created()
-        .insert_header(("location", location))
         .insert_header(("cache-control", "no-store"))
         .json(CreatedTokenResponse {
             details: token.into(),

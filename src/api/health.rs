@@ -23,8 +23,9 @@ pub struct HealthResponse {
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ReplicaHealth {
-    /// Host, port and database.
-    #[schema(example = "replica-1.internal:5432/folio")]
+    /// Its place in `FOLIO_DATABASE_REPLICA_URLS` (`replica-1`, …): the probe is public,
+    /// so it does not name hosts (the logs and metrics do).
+    #[schema(example = "replica-1")]
     pub name: String,
     /// `healthy` (takes reads), `lagging` (behind by more than allowed), `down` (does not
     /// answer, or is not a replica), `unknown` (not checked yet).
@@ -80,8 +81,9 @@ pub async fn get_readiness(state: Data<AppState>) -> Result<HttpResponse, AppErr
         .replicas
         .all()
         .iter()
-        .map(|replica| ReplicaHealth {
-            name: replica.name.clone(),
+        .enumerate()
+        .map(|(index, replica)| ReplicaHealth {
+            name: format!("replica-{}", index + 1),
             state: replica.state().as_str(),
             lag_ms: replica.lag_ms(),
         })

@@ -368,6 +368,12 @@ impl ReadCache {
     where
         Fut: Future<Output = Result<Representation, AppError>>,
     {
+        // Someone signed in reads what the primary holds now (`AppState::read`), never a copy
+        // that may have come from a replica a moment behind their own write.
+        if !super::extract::is_anonymous(req) {
+            let representation = compute.await?;
+            return Ok(representation.respond(req, self.cache_control.clone(), vary));
+        }
         let key = match req.query_string() {
             "" => format!("{origin}{}", req.path()),
             query => format!("{origin}{}?{query}", req.path()),

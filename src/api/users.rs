@@ -396,6 +396,7 @@ pub async fn get_me(state: Data<AppState>, caller: Caller) -> Result<HttpRespons
         (status = 200, description = "Your changed profile", body = UserResponse),
         (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "A personal access token: a profile or password changes only from a signed-in session", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The email is taken", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
@@ -409,6 +410,10 @@ pub async fn update_me(
     caller: Caller,
     body: JsonBody<UpdateMeRequest>,
 ) -> Result<HttpResponse, AppError> {
+    // A script's token publishes; it does not rename or re-password the person behind it.
+    if caller.scopes.is_some() {
+        return Err(AppError::Forbidden);
+    }
     let request = body.0;
     let mut checks = Checks::default();
     check_profile(

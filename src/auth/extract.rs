@@ -20,6 +20,8 @@ pub struct Caller {
     pub role: Role,
     /// What a personal access token is limited to; `None` for a signed-in session.
     pub scopes: Option<Scopes>,
+    /// When the personal access token in use expires, if it does.
+    pub token_expires_at: Option<chrono::NaiveDateTime>,
 }
 
 impl Caller {
@@ -71,6 +73,7 @@ async fn authenticate(state: Option<Data<AppState>>, token: String) -> Result<Ca
         user_id: user.id,
         role,
         scopes: None,
+        token_expires_at: None,
     })
 }
 
@@ -101,7 +104,7 @@ async fn authenticate_personal(state: &AppState, token: &str) -> Result<Caller, 
         // Bookkeeping: a failure here must not fail the request.
         if let Err(e) = state
             .db
-            .run(move |conn| Ok(db::api_tokens::touch(conn, id, now)?))
+            .write(move |conn| Ok(db::api_tokens::touch(conn, id, now)?))
             .await
         {
             tracing::warn!(error = %e, token.id = id, "could not record a token's use");
@@ -112,6 +115,7 @@ async fn authenticate_personal(state: &AppState, token: &str) -> Result<Caller, 
         user_id: token.user_id,
         role,
         scopes: Some(Scopes::from_stored(&token.scopes)),
+        token_expires_at: token.expires_at,
     })
 }
 

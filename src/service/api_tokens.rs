@@ -41,7 +41,8 @@ pub struct NewToken {
 }
 
 /// Makes a token for the caller. A session may; a token only with `tokens:manage`, and never
-/// one with scopes it does not have itself. No token gets a scope the role cannot hold.
+/// one with scopes it does not have itself or that outlives it. No token gets a scope the
+/// role cannot hold.
 pub fn create(
     conn: &mut DbConn,
     caller: &Caller,
@@ -54,6 +55,14 @@ pub fn create(
         return Err(AppError::Invalid(vec![FieldError::new(
             "scopes",
             "may not exceed the scopes of the token that creates it",
+        )]));
+    }
+    if let Some(limit) = caller.token_expires_at
+        && request.expires_at.is_none_or(|at| at > limit)
+    {
+        return Err(AppError::Invalid(vec![FieldError::new(
+            "expires_at",
+            "may not be later than the expiry of the token that creates it",
         )]));
     }
     check_grantable(caller.role, request.scopes)?;
@@ -89,6 +98,7 @@ pub fn create_for_email(
         user_id: user.id,
         role,
         scopes: None,
+        token_expires_at: None,
     };
     create(conn, &owner, request)
 }

@@ -138,15 +138,60 @@ async fn a_token_may_do_what_both_its_scopes_and_its_users_role_allow() {
             make_token(&app, &manager, &["content:read"]).await.status,
             StatusCode::CREATED
         );
+        let soon = (chrono::Utc::now() + chrono::Duration::days(1)).to_rfc3339();
+        let later = (chrono::Utc::now() + chrono::Duration::days(2)).to_rfc3339();
+        let expiring = app
+            .send(
+                Method::POST,
+                "/api/v1/me/tokens",
+                Some(&author.token),
+                Some(json!({"name": "expiring manager", "scopes": ["tokens:manage"], "expires_at": soon})),
+                None,
+            )
+            .await;
+        let expiring = expiring.body["token"].as_str().unwrap().to_owned();
+        let outliving = app
+            .send(
+                Method::POST,
+                "/api/v1/me/tokens",
+                Some(&expiring),
+                Some(json!({"name": "outliving", "scopes": ["tokens:manage"], "expires_at": later})),
+                None,
+            )
+            .await;
+        assert_eq!(outliving.status, StatusCode::UNPROCESSABLE_ENTITY, "{:?}", outliving.body);
+        assert_eq!(outliving.body["errors"][0]["field"], "expires_at");
         let wider = make_token(&app, &manager, &["content:write"]).await;
         assert_eq!(wider.status, StatusCode::UNPROCESSABLE_ENTITY, "{:?}", wider.body);
+
+        // A token does not change who its user is.
+        let profile = app
+            .send(Method::PATCH, "/api/v1/me", Some(&writer), Some(json!({"name": "Renamed"})), None)
+            .await;
+        assert_eq!(profile.status, StatusCode::FORBIDDEN, "{:?}", profile.body);
+
+        // An editor's write-only token cannot reach someone else's draft, not even by editing it.
+        let (draft, etag, _) = app
+            .create_article(&author.token, json!({"title": "Private draft", "body_markdown": "x"}))
+            .await;
+        let editors_writer = token(&app, &editor, &["content:write"]).await;
+        let blind = app
+            .send(
+                Method::PATCH,
+                &format!("/api/v1/articles/{draft}"),
+                Some(&editors_writer),
+                Some(json!({"title": "Seen"})),
+                Some(&etag),
+            )
+            .await;
+        assert_eq!(blind.status, StatusCode::NOT_FOUND, "{:?}", blind.body);
 
         // Listed by prefix, never the token itself.
         let listed = app
             .send(Method::GET, "/api/v1/me/tokens", Some(&author.token), None, None)
             .await;
         assert_eq!(listed.status, StatusCode::OK);
-        assert_eq!(listed.body["data"].as_array().unwrap().len(), 5);
+        assert_eq!(listed.body["data"].as_array().unwrap().len(), 6);
         let text = listed.body.to_string();
         for secret in [&reader, &writer, &tagger, &manager] {
             assert!(!text.contains(secret.as_str()), "a listing shows a token");

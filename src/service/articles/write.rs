@@ -216,16 +216,14 @@ fn editable(
     id: i64,
     now: NaiveDateTime,
 ) -> Result<ArticleRow, AppError> {
-    // Whom the role lets see it (a token that may write but not read drafts still edits its
-    // own); the scopes are checked by `require` below.
+    // One's own drafts are always one's to edit (a token that may write but not read drafts
+    // still edits its own); someone else's unpublished article needs the role and, for a
+    // token, `content:read`, so a write-only token learns nothing of others' drafts.
     let current = rows::find_for_update(conn, id)?
         .filter(|r| {
             visible(r, None, now)
-                || policy::allows(
-                    caller.role,
-                    Action::ReadUnpublished,
-                    r.author_id == caller.user_id,
-                )
+                || r.author_id == caller.user_id
+                || policy::permits(caller, Action::ReadUnpublished, false)
         })
         .ok_or(AppError::NotFound("article"))?;
     let action = if current.status == "draft" {
