@@ -69,8 +69,10 @@ def literal(value):
     if isinstance(value, (int, float)):
         return str(value)
     if isinstance(value, list):
-        return "ARRAY[" + ", ".join(literal(v) for v in value) + "]" if backend == "postgres" else \
-            "'" + json.dumps(value).replace("'", "''") + "'"
+        if backend != "postgres":
+            return "'" + json.dumps(value).replace("'", "''") + "'"
+        # An empty array has no type PostgreSQL can infer; Folio's id lists are bigint.
+        return "ARRAY[" + ", ".join(literal(v) for v in value) + "]" if value else "ARRAY[]::bigint[]"
     return "'" + str(value).replace("'", "''") + "'"
 
 
