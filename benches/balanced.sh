@@ -31,8 +31,9 @@ start_instance() { # PORT TTL
 }
 HAPROXY=
 stop_all() {
-    [ -n "$HAPROXY" ] && kill "$HAPROXY" 2>/dev/null && wait "$HAPROXY" 2>/dev/null
-    for pid in "${INSTANCES[@]}"; do kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null; done
+    # A killed process's exit status is not a failure of this script.
+    if [ -n "$HAPROXY" ]; then kill "$HAPROXY" 2>/dev/null; wait "$HAPROXY" 2>/dev/null || true; fi
+    for pid in "${INSTANCES[@]}"; do kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null || true; done
     INSTANCES=()
     HAPROXY=
 }
