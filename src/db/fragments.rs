@@ -250,9 +250,14 @@ impl QueryFragment<MultiBackend> for Matches {
                 {
                     let mut test = |column: &str, query: &'b String, negated: bool| {
                         out.push_sql(if negated { " AND NOT " } else { " AND " });
-                        out.push_sql(&format!(
-                            "\"articles\".\"{column}\" @@ to_tsquery('folio_search', "
-                        ));
+                        // `|| ''` hides the column from its index without changing it.
+                        out.push_sql(&if text.row_by_row {
+                            format!(
+                                "(\"articles\".\"{column}\" || ''::tsvector) @@ to_tsquery('folio_search', "
+                            )
+                        } else {
+                            format!("\"articles\".\"{column}\" @@ to_tsquery('folio_search', ")
+                        });
                         out.push_bind_param::<Text, String>(query)?;
                         out.push_sql(")");
                         QueryResult::Ok(())

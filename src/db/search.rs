@@ -27,6 +27,10 @@ pub struct TextMatch {
     /// SQLite: the query matches few articles, so a statement starts from its matches rather
     /// than probing articles in order (see `fragments::Matches`).
     pub selective: bool,
+    /// PostgreSQL: test each row the statement reads in order, never the GIN index (for a
+    /// bounded window of articles, where building the index's bitmap of a common word would
+    /// cost more than the window).
+    pub row_by_row: bool,
 }
 
 /// Where a search must match.
@@ -175,6 +179,37 @@ pub fn hits(conn: &mut DbConn, queries: &HitQueries, ids: &[i64]) -> QueryResult
             .load::<Hit>(conn)
         }
     }
+}
+
+/// The id of the `n`th newest article below `before` (any state: the list's filter decides
+/// what shows), or `None` if there are fewer than `n`.
+pub fn nth_newest_id(conn: &mut DbConn, before: Option<i64>, n: i64) -> QueryResult<Option<i64>> {
+    let mut query = articles::table
+        .select(articles::id)
+        .order(articles::id.desc())
+        .offset(n - 1)
+        .limit(1)
+        .into_boxed();
+    if let Some(before) = before {
+        query = query.filter(articles::id.lt(before));
+    }
+    query.first(conn).optional()
+}
+
+/// Up to `limit` ids of articles below `before` matching `text`, in no order: asked that way,
+/// PostgreSQL reads them from its GIN index (a bitmap), however common it guesses the words.
+pub fn matching_ids(
+    conn: &mut DbConn,
+    text: &TextMatch,
+    before: i64,
+    limit: i64,
+) -> QueryResult<Vec<i64>> {
+    articles::table
+        .filter(super::matches(text))
+        .filter(articles::id.lt(before))
+        .select(articles::id)
+        .limit(limit)
+        .load(conn)
 }
 
 /// Brings the names the index reads (`search_tags`, `search_author`) up to date for these

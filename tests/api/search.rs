@@ -610,3 +610,51 @@ async fn a_cursor_keeps_its_order_when_the_next_request_leaves_sort_out() {
     })
     .await;
 }
+
+/// A word only in old articles, behind more than two thousand newer ones: found whole and in
+/// order, as typed (a prefix) or complete, page after page (on PostgreSQL this is the read
+/// from the index after the window of newest articles; a walk would read the whole table).
+#[actix_web::test]
+async fn a_rare_word_in_old_articles_is_found_behind_thousands_of_newer_ones() {
+    on_each_backend(|backend| async move {
+        let app = spawn_seeded_with(backend, 2_200, |_| {}).await;
+        let editor = app.user(Role::Editor).await;
+        let mut planted = Vec::new();
+        for id in [3_i64, 5, 8, 13, 21] {
+            let etag = app.etag_of(id, &editor.token).await;
+            let patched = app
+                .send(
+                    Method::PATCH,
+                    &format!("/api/v1/articles/{id}"),
+                    Some(&editor.token),
+                    Some(json!({"title": format!("Zymurgy notes {id}")})),
+                    Some(&etag),
+                )
+                .await;
+            assert_eq!(patched.status, StatusCode::OK, "{:?}", patched.body);
+            planted.push(id);
+        }
+        planted.reverse(); // newest first
+        for q in ["zymurgy", "zymurg"] {
+            let mut seen = Vec::new();
+            let mut cursor: Option<String> = None;
+            loop {
+                let path = match &cursor {
+                    Some(c) => format!("/api/v1/articles?q={q}&limit=2&status=all&cursor={c}"),
+                    None => format!("/api/v1/articles?q={q}&limit=2&status=all"),
+                };
+                let page = app
+                    .send(Method::GET, &path, Some(&editor.token), None, None)
+                    .await;
+                assert_eq!(page.status, StatusCode::OK, "{q}: {:?}", page.body);
+                seen.extend(ids(&page.body));
+                match page.body["meta"]["next_cursor"].as_str() {
+                    Some(next) => cursor = Some(next.to_owned()),
+                    None => break,
+                }
+            }
+            assert_eq!(seen, planted, "{q}");
+        }
+    })
+    .await;
+}

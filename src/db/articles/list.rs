@@ -42,6 +42,8 @@ pub struct ArticleFilter {
     pub search: Option<TextMatch>,
     /// Only these articles (a batch of full-text matches, read from the index).
     pub only_ids: Option<Vec<i64>>,
+    /// Only articles with a greater id (a window of the newest, for a search's tier).
+    pub ids_above: Option<i64>,
     pub published_after: Option<NaiveDateTime>,
     pub published_before: Option<NaiveDateTime>,
     /// Limits drafts and scheduled articles to this author's own (callers below editor).
@@ -63,6 +65,7 @@ impl ArticleFilter {
             authors,
             search,
             only_ids,
+            ids_above,
             published_after,
             published_before,
             unpublished_of,
@@ -70,7 +73,7 @@ impl ArticleFilter {
         } = self;
         let search = search.as_ref().map(|s| &s.fts5);
         format!(
-            "{status:?}|{any_tags:?}|{all_tags:?}|{exclude_tags:?}|{authors:?}|{search:?}|{only_ids:?}|{published_after:?}|{published_before:?}|{unpublished_of:?}"
+            "{status:?}|{any_tags:?}|{all_tags:?}|{exclude_tags:?}|{authors:?}|{search:?}|{only_ids:?}|{ids_above:?}|{published_after:?}|{published_before:?}|{unpublished_of:?}"
         )
     }
 }
@@ -334,6 +337,9 @@ fn filtered(filter: &ArticleFilter, form: TagForm, cursor: Option<(NaiveDateTime
     }
     if let Some(ids) = &filter.only_ids {
         query = query.filter(crate::db::id_in(articles::id, ids));
+    }
+    if let Some(lowest) = filter.ids_above {
+        query = query.filter(articles::id.gt(lowest));
     }
     query
 }
