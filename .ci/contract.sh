@@ -111,6 +111,8 @@ fi
 #  - A "scheduled" article needs a `published_at` in the future: a case gets one a day ahead; a
 #    "published" one needs one that has come: a case with a future one gets a minute ago. A PATCH
 #    without `status` keeps the article's current one, read from the server.
+#  - POST /api/v1/me/tokens: `expires_at` must be in the future: a case with a past one gets one
+#    a day ahead.
 #  - PATCH /api/v1/me: `current_password` must be the real one: a case that sends it gets it, and
 #    its new `password` is that same password, so that later cases still know it.
 #  - The run's admin stays the only admin (a case that creates or promotes a user to admin makes it
@@ -237,6 +239,11 @@ def before_call(ctx, case, kwargs):
             body["published_at"] = (now + timedelta(days=1)).isoformat()
         if status == "published" and at is not None and at.tzinfo is not None and at > now:
             body["published_at"] = (now - timedelta(minutes=1)).isoformat()
+
+    if body is not None and path == "/api/v1/me/tokens":
+        at = _instant(body.get("expires_at"))
+        if at is not None and (at.tzinfo is None or at <= datetime.now(timezone.utc) + timedelta(minutes=5)):
+            body["expires_at"] = (datetime.now(timezone.utc) + timedelta(days=1)).isoformat()
 
     if body is not None and ADMIN_PASSWORD is not None and method == "PATCH" and path == "/api/v1/me":
         if isinstance(body.get("current_password"), str):

@@ -19,13 +19,13 @@ use crate::state::AppState;
 #[serde(deny_unknown_fields)]
 pub struct CreateTokenRequest {
     /// What the token is for (`docs CI`), 1–100 characters.
-    #[schema(example = "docs CI")]
+    #[schema(example = "docs CI", min_length = 1, max_length = 100, pattern = r"\S")]
     pub name: String,
-    /// At least one of `content:read`, `content:write`, `tags:write`, `users:admin`,
-    /// `tokens:manage`; none beyond what your role may do.
-    #[schema(example = json!(["content:read", "content:write"]))]
+    /// None beyond what your role may do (`users:admin` is for admins, `tags:write` for
+    /// authors and up). An unknown name is a 422 naming it.
+    #[schema(value_type = Vec<Scope>, min_items = 1, example = json!(["content:read", "content:write"]))]
     pub scopes: Vec<String>,
-    /// When it stops working; never, if omitted.
+    /// When it stops working (in the future); never, if omitted.
     pub expires_at: Option<DateTime<Utc>>,
 }
 
