@@ -143,17 +143,11 @@ pub fn run() -> anyhow::Result<()> {
             telemetry::init(&config.log, &config.log_format);
             let url = DatabaseUrl::parse(&config.database_url).map_err(anyhow::Error::msg)?;
             crate::db::migrate(&url)?;
-            let unknown: Vec<&String> = scopes
-                .iter()
-                .filter(|s| crate::auth::Scope::parse(s.trim()).is_none())
-                .collect();
-            anyhow::ensure!(unknown.is_empty(), "unknown scopes: {unknown:?}");
+            let scopes = crate::auth::Scopes::from_names(scopes.iter().map(|s| s.trim()))
+                .map_err(|unknown| anyhow::anyhow!("unknown scopes: {}", unknown.join(", ")))?;
             let request = crate::service::api_tokens::NewToken {
                 name,
-                scopes: scopes
-                    .iter()
-                    .filter_map(|s| crate::auth::Scope::parse(s.trim()))
-                    .collect(),
+                scopes,
                 expires_at: expires_in_days
                     .map(|days| {
                         crate::db::now()

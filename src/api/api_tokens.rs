@@ -80,17 +80,14 @@ fn parse_request(request: CreateTokenRequest) -> Result<NewToken, AppError> {
         "scopes",
         "must name at least one scope",
     );
-    let unknown: Vec<&str> = request
-        .scopes
-        .iter()
-        .map(String::as_str)
-        .filter(|name| Scope::parse(name).is_none())
-        .collect();
-    checks.require(
-        unknown.is_empty(),
-        "scopes",
-        &format!("unknown scopes: {}", unknown.join(", ")),
-    );
+    let scopes = Scopes::from_names(request.scopes.iter().map(String::as_str));
+    if let Err(unknown) = &scopes {
+        checks.require(
+            false,
+            "scopes",
+            &format!("unknown scopes: {}", unknown.join(", ")),
+        );
+    }
     let now = Utc::now();
     checks.require(
         request.expires_at.is_none_or(|at| at > now),
@@ -100,11 +97,7 @@ fn parse_request(request: CreateTokenRequest) -> Result<NewToken, AppError> {
     checks.finish()?;
     Ok(NewToken {
         name: request.name.trim().to_owned(),
-        scopes: request
-            .scopes
-            .iter()
-            .filter_map(|s| Scope::parse(s))
-            .collect::<Scopes>(),
+        scopes: scopes.unwrap_or_default(),
         expires_at: request.expires_at.map(|at| at.naive_utc()),
     })
 }

@@ -80,6 +80,25 @@ impl Scopes {
         Scope::ALL.into_iter().filter(move |s| self.contains(*s))
     }
 
+    /// Scopes from their names, or the names that are not scopes.
+    pub fn from_names<'a>(names: impl IntoIterator<Item = &'a str>) -> Result<Self, Vec<&'a str>> {
+        let mut unknown = Vec::new();
+        let scopes = names
+            .into_iter()
+            .filter_map(|name| {
+                Scope::parse(name).or_else(|| {
+                    unknown.push(name);
+                    None
+                })
+            })
+            .collect();
+        if unknown.is_empty() {
+            Ok(scopes)
+        } else {
+            Err(unknown)
+        }
+    }
+
     /// As stored: names separated by spaces, in a fixed order.
     pub fn to_stored(self) -> String {
         self.iter().map(Scope::as_str).collect::<Vec<_>>().join(" ")
