@@ -12,7 +12,9 @@
 //! 3. `user`s in id order, with their password hashes (so people keep their passwords)
 //! 4. `tag`s in id order
 //! 5. `article`s in id order, each with `tags`, the ids of its tags
-//! 6. `{"type":"end","records":N}`, N being the number of lines between the first and this
+//! 6. `revision`s (each article's history) in (article, version) order, their `tags` as
+//!    they were (`[{"id", "name"}]`); an archive from before revisions has none
+//! 7. `{"type":"end","records":N}`, N being the number of lines between the first and this
 //!    one, which tells a complete archive from a truncated one.
 //!
 //! Times are RFC 3339 in UTC. Ids, slugs, versions and timestamps are kept as they are.
@@ -40,7 +42,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::auth::Role;
 use crate::db::archive::{self as rows, ArticleRecord, SiteRecord, TagRecord, UserRecord};
+use crate::db::revisions::RevisionRow;
 use crate::db::{self, DatabaseUrl, DbConn};
+use crate::service::revisions::TagSnapshot;
 
 /// The format version this build writes and reads.
 pub const VERSION: u32 = 1;
@@ -60,6 +64,7 @@ enum Record {
     User(UserRecord),
     Tag(TagRecord),
     Article(ArticleRecord),
+    Revision(RevisionRow),
     End {
         records: u64,
     },
@@ -71,14 +76,15 @@ pub struct Summary {
     pub users: u64,
     pub tags: u64,
     pub articles: u64,
+    pub revisions: u64,
 }
 
 impl std::fmt::Display for Summary {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "{} users, {} tags and {} articles",
-            self.users, self.tags, self.articles
+            "{} users, {} tags and {} articles with {} revisions",
+            self.users, self.tags, self.articles, self.revisions
         )
     }
 }
@@ -125,7 +131,17 @@ pub fn export(
                 out.write(&Record::Article(article))?;
             }
         }
-        records += summary.users + summary.tags + summary.articles;
+        let mut after = (0, 0);
+        loop {
+            let batch = rows::revisions_after(conn, after, BATCH as i64)?;
+            let Some(last) = batch.last() else { break };
+            after = (last.article_id, last.version);
+            summary.revisions += batch.len() as u64;
+            for revision in batch {
+                out.write(&Record::Revision(revision))?;
+            }
+        }
+        records += summary.users + summary.tags + summary.articles + summary.revisions;
         out.write(&Record::End { records })?;
         progress.finish_and_clear();
         Ok(summary)
@@ -187,6 +203,7 @@ struct Loader {
     users: Vec<UserRecord>,
     tags: Vec<TagRecord>,
     articles: Vec<ArticleRecord>,
+    revisions: Vec<RevisionRow>,
     first_line: u64,
     author_names: HashMap<i64, String>,
     tag_names: HashMap<i64, String>,
@@ -198,6 +215,7 @@ impl Loader {
         let kind_changes = match &record {
             Record::Tag(_) => !self.users.is_empty(),
             Record::Article(_) => !self.users.is_empty() || !self.tags.is_empty(),
+            Record::Revision(_) => !self.articles.is_empty(),
             _ => false,
         };
         if kind_changes {
@@ -217,6 +235,7 @@ impl Loader {
                 self.tags.push(tag);
             }
             Record::Article(article) => self.articles.push(article),
+            Record::Revision(revision) => self.revisions.push(revision),
             Record::FolioArchive { .. } | Record::End { .. } => {}
         }
         if self.pending() >= BATCH {
@@ -226,7 +245,7 @@ impl Loader {
     }
 
     fn pending(&self) -> usize {
-        self.users.len() + self.tags.len() + self.articles.len()
+        self.users.len() + self.tags.len() + self.articles.len() + self.revisions.len()
     }
 
     fn flush(&mut self, conn: &mut DbConn) -> anyhow::Result<()> {
@@ -266,6 +285,11 @@ impl Loader {
             rows::insert_articles(conn, &self.articles, &names)
                 .with_context(|| format!("{lines}: articles"))?;
             self.articles.clear();
+        }
+        if !self.revisions.is_empty() {
+            rows::insert_revisions(conn, &self.revisions)
+                .with_context(|| format!("{lines}: revisions"))?;
+            self.revisions.clear();
         }
         Ok(())
     }
@@ -419,6 +443,8 @@ struct Checks {
     /// pass an invalid one, since the database's unique index checks again.
     article_slugs: HashSet<u64>,
     slug_hasher: RandomState,
+    /// (article, version) of the last revision: they come in that order.
+    last_revision: Option<(i64, i32)>,
 }
 
 impl Checks {
@@ -430,7 +456,8 @@ impl Checks {
             Record::User(_) => 2,
             Record::Tag(_) => 3,
             Record::Article(_) => 4,
-            Record::End { .. } => 5,
+            Record::Revision(_) => 5,
+            Record::End { .. } => 6,
         };
         match record {
             Record::FolioArchive { version, .. } => {
@@ -449,7 +476,7 @@ impl Checks {
         }
         anyhow::ensure!(
             stage >= self.stage && !(stage == 1 && self.stage == 1),
-            "out of order: an archive holds the site, then users, tags and articles"
+            "out of order: an archive holds the site, then users, tags, articles and revisions"
         );
         self.stage = stage;
         match record {
@@ -523,6 +550,36 @@ impl Checks {
                     );
                 }
                 self.summary.articles += 1;
+            }
+            Record::Revision(revision) => {
+                let at = (revision.article_id, revision.version);
+                anyhow::ensure!(
+                    self.article_ids.contains(&revision.article_id),
+                    "a revision of article {}, which is not in the archive",
+                    revision.article_id
+                );
+                anyhow::ensure!(
+                    self.last_revision.is_none_or(|last| at > last),
+                    "revision {} of article {} is out of order or repeats",
+                    revision.version,
+                    revision.article_id
+                );
+                if let Some(editor) = revision.editor_id {
+                    anyhow::ensure!(
+                        self.user_ids.contains(&editor),
+                        "revision {} of article {} names editor {editor}, who is not in the archive",
+                        revision.version,
+                        revision.article_id
+                    );
+                }
+                anyhow::ensure!(
+                    serde_json::from_str::<Vec<TagSnapshot>>(&revision.tags).is_ok(),
+                    "revision {} of article {} has tags that are not [{{\"id\", \"name\"}}]",
+                    revision.version,
+                    revision.article_id
+                );
+                self.last_revision = Some(at);
+                self.summary.revisions += 1;
             }
             Record::End { records } => {
                 anyhow::ensure!(

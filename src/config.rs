@@ -211,6 +211,15 @@ pub struct Config {
     )]
     pub count_limit: i64,
 
+    /// Revisions kept per article, the oldest pruned beyond; 0 keeps all.
+    #[arg(
+        long,
+        global = true,
+        env = "FOLIO_REVISIONS_KEEP",
+        default_value_t = 100
+    )]
+    pub revisions_keep: u32,
+
     /// Deepest numbered page, as `page × limit`; deeper is a 400 pointing to `cursor`.
     #[arg(
         long,
@@ -381,6 +390,7 @@ impl Config {
             read_cache_entries: 0,
             count_cache_ttl_ms: 0,
             count_limit: 10_000,
+            revisions_keep: 100,
             max_offset: 10_000,
             log: "warn".into(),
             log_format: "text".into(),

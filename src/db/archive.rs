@@ -10,7 +10,8 @@ use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::DbConn;
-use super::schema::{article_tags, articles, site, tags, users};
+use super::revisions::RevisionRow;
+use super::schema::{article_revisions, article_tags, articles, site, tags, users};
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable, Serialize, Deserialize)]
 #[diesel(table_name = users)]
@@ -287,6 +288,39 @@ pub fn create_indexes(conn: &mut DbConn, definitions: &[String]) -> QueryResult<
     Ok(())
 }
 
+/// A batch of revisions after `after` (article id, version), in that order.
+pub fn revisions_after(
+    conn: &mut DbConn,
+    after: (i64, i32),
+    limit: i64,
+) -> QueryResult<Vec<RevisionRow>> {
+    let (article_id, version) = after;
+    article_revisions::table
+        .filter(
+            article_revisions::article_id
+                .gt(article_id)
+                .or(article_revisions::article_id
+                    .eq(article_id)
+                    .and(article_revisions::version.gt(version))),
+        )
+        .order((article_revisions::article_id, article_revisions::version))
+        .select(RevisionRow::as_select())
+        .limit(limit)
+        .load(conn)
+}
+
+pub fn insert_revisions(conn: &mut DbConn, rows: &[RevisionRow]) -> QueryResult<()> {
+    match conn {
+        DbConn::Postgres(c) => diesel::insert_into(article_revisions::table)
+            .values(rows)
+            .execute(c)?,
+        DbConn::Sqlite(c) => diesel::insert_into(article_revisions::table)
+            .values(rows)
+            .execute(c)?,
+    };
+    Ok(())
+}
+
 /// Moves PostgreSQL's id sequences past the imported ids, so the next insert does not collide
 /// (SQLite's AUTOINCREMENT follows explicit ids by itself).
 pub fn reset_sequences(conn: &mut DbConn) -> QueryResult<()> {
@@ -302,7 +336,7 @@ pub fn reset_sequences(conn: &mut DbConn) -> QueryResult<()> {
 
 /// Timestamps in the archive are RFC 3339 in UTC (`2026-11-30T05:33:44.123456Z`), whatever
 /// the backend stores.
-mod utc {
+pub(super) mod utc {
     use chrono::{DateTime, NaiveDateTime, SecondsFormat};
     use serde::{Deserialize, Deserializer, Serializer};
 
@@ -318,7 +352,7 @@ mod utc {
     }
 }
 
-mod utc_option {
+pub(super) mod utc_option {
     use chrono::NaiveDateTime;
     use serde::{Deserialize, Deserializer, Serializer};
 
@@ -333,5 +367,20 @@ mod utc_option {
         #[derive(Deserialize)]
         struct Utc(#[serde(with = "super::utc")] NaiveDateTime);
         Ok(Option::<Utc>::deserialize(d)?.map(|Utc(t)| t))
+    }
+}
+
+/// A column holding JSON text appears in the archive as the JSON itself.
+pub(super) mod json_text {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+    use serde_json::Value;
+
+    pub fn serialize<S: Serializer>(text: &str, s: S) -> Result<S::Ok, S::Error> {
+        let value: Value = serde_json::from_str(text).map_err(serde::ser::Error::custom)?;
+        value.serialize(s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+        Ok(Value::deserialize(d)?.to_string())
     }
 }

@@ -12,6 +12,7 @@ pub mod login_limits;
 pub mod notify;
 mod pool;
 pub mod replicas;
+pub mod revisions;
 pub mod schema;
 pub mod search;
 pub mod site;

@@ -85,6 +85,27 @@ diesel::table! {
 }
 
 diesel::table! {
+    article_revisions (id) {
+        id -> BigInt,
+        article_id -> BigInt,
+        version -> Integer,
+        editor_id -> Nullable<BigInt>,
+        created_at -> Timestamp,
+        restored_from -> Nullable<Integer>,
+        changed -> Text,
+        title -> Text,
+        slug -> Text,
+        excerpt -> Text,
+        body_markdown -> Text,
+        feature_image -> Nullable<Text>,
+        status -> Text,
+        published_at -> Nullable<Timestamp>,
+        author_id -> BigInt,
+        tags -> Text,
+    }
+}
+
+diesel::table! {
     settings (key) {
         key -> Text,
         value -> Text,
@@ -134,6 +155,7 @@ diesel::joinable!(article_tags -> articles (article_id));
 diesel::joinable!(article_tags -> tags (tag_id));
 diesel::joinable!(refresh_tokens -> users (user_id));
 diesel::joinable!(api_tokens -> users (user_id));
+diesel::joinable!(article_revisions -> articles (article_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     users,
@@ -142,6 +164,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     article_tags,
     refresh_tokens,
     api_tokens,
+    article_revisions,
     article_counts,
     count_watermark,
     content_clock,

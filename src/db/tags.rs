@@ -172,6 +172,15 @@ pub fn ids_for_articles(
     Ok(by_article)
 }
 
+/// The (id, name) of each of these tags, ordered by name.
+pub fn names_by_ids(conn: &mut DbConn, ids: &[i64]) -> QueryResult<Vec<(i64, String)>> {
+    tags::table
+        .filter(tags::id.eq_any(ids))
+        .order((tags::name, tags::id))
+        .select((tags::id, tags::name))
+        .load(conn)
+}
+
 /// The tags of each of these articles, in one query, ordered by tag name.
 pub fn for_articles(conn: &mut DbConn, article_ids: &[i64]) -> QueryResult<Vec<(i64, TagRow)>> {
     article_tags::table

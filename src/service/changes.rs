@@ -1,6 +1,7 @@
 //! What a write changed, recorded by the service that made it, inside its transaction, and
 //! handed from here to every consumer in that same transaction: the published-article
-//! counters, the search index's names, the content clock and the announcement to other
+//! counters, the search index's names, the articles' revisions, the content clock and the
+//! announcement to other
 //! instances (PostgreSQL NOTIFY, delivered on commit). So a rolled-back write changes
 //! nothing anywhere, and a committed one changes everything. After the commit,
 //! `AppState::write` drops this instance's caches.
@@ -10,6 +11,7 @@
 use crate::db::counters::{self, Deltas, Scope};
 use crate::db::{self, DbConn};
 use crate::error::AppError;
+use crate::service::revisions::{self, Edit};
 
 /// The facts about an article that its consumers depend on.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -32,6 +34,9 @@ pub enum Change {
         before: Option<ArticleShape>,
         after: Option<ArticleShape>,
     },
+    /// Someone wrote an article's content (created, changed or restored it): its history
+    /// gets a revision. Beside the `Article` change of the same write.
+    ArticleEdited(Box<Edit>),
     TagCreated {
         id: i64,
     },
@@ -76,6 +81,11 @@ impl ChangeSet {
         }
         count(conn, &self.0)?;
         index_names(conn, &self.0)?;
+        for change in &self.0 {
+            if let Change::ArticleEdited(edit) = change {
+                revisions::record(conn, edit)?;
+            }
+        }
         counters::touch_content_clock(conn, db::now())?;
         db::notify::announce_content_change(conn)?;
         Ok(())
@@ -108,6 +118,7 @@ fn count(conn: &mut DbConn, changes: &[Change]) -> Result<(), AppError> {
             Change::TagCreated { .. }
             | Change::TagUpdated { .. }
             | Change::AuthorUpdated { .. }
+            | Change::ArticleEdited(_)
             | Change::SiteUpdated => {}
         }
     }
@@ -135,6 +146,7 @@ fn index_names(conn: &mut DbConn, changes: &[Change]) -> Result<(), AppError> {
                 ids.extend(db::search::articles_by(conn, *heir)?);
             }
             Change::Article { after: None, .. }
+            | Change::ArticleEdited(_)
             | Change::TagCreated { .. }
             | Change::SiteUpdated => {}
         }

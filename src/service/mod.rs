@@ -10,6 +10,7 @@ pub mod markdown;
 pub mod pagination;
 pub mod policy;
 pub mod previews;
+pub mod revisions;
 pub mod search;
 pub mod sessions;
 pub mod site;

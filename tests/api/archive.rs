@@ -86,12 +86,24 @@ async fn varied_site(backend: Backend) -> (TestApp, String, String) {
     let app = spawn_seeded(backend, 45).await;
     let admin = app.user(Role::Admin).await;
     let author = app.user(Role::Author).await;
-    app.create_article(
-        &author.token,
-        json!({"title": "Crème brûlée, a draft", "body_markdown": "Sugar *and* fire.",
-               "status": "draft", "tags": ["Desserts", "Fire"]}),
-    )
-    .await;
+    let (draft, etag, _) = app
+        .create_article(
+            &author.token,
+            json!({"title": "Crème brûlée, a draft", "body_markdown": "Sugar *and* fire.",
+                   "status": "draft", "tags": ["Desserts", "Fire"]}),
+        )
+        .await;
+    // A history to carry: a second revision with other words and one tag fewer.
+    let edited = app
+        .send(
+            Method::PATCH,
+            &format!("/api/v1/articles/{draft}"),
+            Some(&author.token),
+            Some(json!({"body_markdown": "Sugar, fire and patience.", "tags": ["Desserts"]})),
+            Some(&etag),
+        )
+        .await;
+    assert_eq!(edited.status, StatusCode::OK, "{:?}", edited.body);
     let soon = (chrono::Utc::now() + chrono::Duration::days(3)).to_rfc3339();
     app.create_article(
         &author.token,
@@ -155,6 +167,27 @@ async fn answers(app: &TestApp, token: &str) -> Vec<Value> {
             .await
             .body,
         );
+    }
+    // The author's drafts with their histories.
+    let drafts = app
+        .send(
+            Method::GET,
+            "/api/v1/articles?status=draft",
+            Some(token),
+            None,
+            None,
+        )
+        .await;
+    for id in crate::helpers::ids(&drafts.body) {
+        for path in [
+            format!("/api/v1/articles/{id}/revisions"),
+            format!("/api/v1/articles/{id}/revisions/1"),
+            format!("/api/v1/articles/{id}/revisions/2/diff"),
+        ] {
+            let reply = app.send(Method::GET, &path, Some(token), None, None).await;
+            assert_eq!(reply.status, StatusCode::OK, "{path}: {}", reply.body);
+            seen.push(reply.body);
+        }
     }
     seen
 }
@@ -308,7 +341,8 @@ async fn a_broken_archive_or_a_full_target_is_refused_with_nothing_written() {
             &["import", "--check", archive.to_str().unwrap()],
         ));
         assert!(
-            checked.contains("complete archive of 5 users, 12 tags and 12 articles"),
+            checked
+                .contains("complete archive of 5 users, 12 tags and 12 articles with 0 revisions"),
             "{checked}"
         );
     })

@@ -26,6 +26,7 @@ mod openapi;
 mod previews;
 mod reads;
 mod resilience;
+mod revisions;
 mod roles;
 mod search;
 mod sessions;

@@ -1,7 +1,9 @@
 //! `/articles`: lists and single reads (here) and writes (`write`).
 
+mod revisions;
 mod write;
 
+pub use revisions::*;
 pub use write::*;
 
 use actix_web::web::{Data, Path};

@@ -200,8 +200,9 @@ pub async fn create_article(
         tags,
         author_id: r.author_id,
     };
+    let keep = state.config.revisions_keep;
     let article = state
-        .write(move |conn| articles::create(conn, &caller, input))
+        .write(move |conn| articles::create(conn, &caller, input, keep))
         .await?;
     let location = format!("{API_PREFIX}/articles/{}", article.summary.id);
     let version = article.version;
@@ -271,8 +272,9 @@ pub async fn update_article(
         author_id: r.author_id,
     };
     let id = id.into_inner();
+    let keep = state.config.revisions_keep;
     let article = state
-        .write(move |conn| articles::update(conn, &caller, id, if_match.0, patch))
+        .write(move |conn| articles::update(conn, &caller, id, if_match.0, patch, keep))
         .await?;
     let version = article.version;
     written(

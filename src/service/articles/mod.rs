@@ -5,7 +5,9 @@ mod list;
 mod write;
 
 pub use list::{ArticlePage, ArticleQuery, CountMode, Position, TagMatch, Total, list};
-pub use write::{ArticleInput, ArticlePatch, RequestedStatus, create, delete, update};
+pub use write::{
+    ArticleInput, ArticlePatch, RequestedStatus, create, delete, update, update_restoring,
+};
 
 use std::collections::HashMap;
 
@@ -28,11 +30,23 @@ pub enum ArticleStatus {
 
 impl ArticleStatus {
     /// "Scheduled" is not stored: it is a published article whose time has not come.
-    fn of(stored: &str, published_at: Option<DateTime<Utc>>, now: DateTime<Utc>) -> Self {
+    pub(crate) fn of(
+        stored: &str,
+        published_at: Option<DateTime<Utc>>,
+        now: DateTime<Utc>,
+    ) -> Self {
         match (stored, published_at) {
             ("published", Some(at)) if at > now => Self::Scheduled,
             ("published", _) => Self::Published,
             _ => Self::Draft,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Draft => "draft",
+            Self::Published => "published",
+            Self::Scheduled => "scheduled",
         }
     }
 }
@@ -195,6 +209,31 @@ fn visible(row: &ArticleRow, viewer: Option<&Caller>, now: chrono::NaiveDateTime
                 row.author_id == caller.user_id,
             )
         })
+}
+
+/// Whether `caller` can see this article in order to change it: it is public, their own, or
+/// their role (and token) may read unpublished articles. What they may then do with it is
+/// `edit_action`'s question.
+pub(crate) fn seen_by_editor(
+    row: &ArticleRow,
+    caller: &Caller,
+    now: chrono::NaiveDateTime,
+) -> bool {
+    // One's own drafts are always one's to edit (a token that may write but not read drafts
+    // still edits its own); someone else's unpublished article needs the role and, for a
+    // token, `content:read`, so a write-only token learns nothing of others' drafts.
+    visible(row, None, now)
+        || row.author_id == caller.user_id
+        || policy::permits(caller, Action::ReadUnpublished, false)
+}
+
+/// What changing (or deleting) this article takes.
+pub(crate) fn edit_action(row: &ArticleRow) -> Action {
+    if row.status == "draft" {
+        Action::EditDraft
+    } else {
+        Action::EditPublished
+    }
 }
 
 /// One article as `viewer` (or an anonymous reader) may see it.

@@ -2,13 +2,14 @@
 
 use chrono::{DateTime, NaiveDateTime, SubsecRound, Utc};
 
-use super::{Article, full_article, visible};
+use super::{Article, edit_action, full_article, seen_by_editor};
 use crate::auth::Caller;
 use crate::db::articles::{self as rows, ArticleChanges, ArticleRow, NewArticle};
 use crate::db::{self, DbConn, counters};
 use crate::error::{AppError, FieldError};
 use crate::service::changes::{self, ArticleShape, Change, ChangeSet};
 use crate::service::policy::{self, Action};
+use crate::service::revisions::Edit;
 use crate::service::{markdown, slugs, tags};
 
 /// The status a writer asks for. "Scheduled" is stored as published with a future time.
@@ -121,6 +122,7 @@ pub fn create(
     conn: &mut DbConn,
     caller: &Caller,
     input: ArticleInput,
+    keep_revisions: u32,
 ) -> Result<Article, AppError> {
     policy::require(caller, Action::CreateDraft, None)?;
     let rendered = render(&input.body_markdown);
@@ -183,6 +185,13 @@ pub fn create(
             before: None,
             after: Some(after),
         });
+        recorded.push(Change::ArticleEdited(Box::new(Edit {
+            article_id: id,
+            editor_id: caller.user_id,
+            restored_from: None,
+            keep: keep_revisions,
+            before: None,
+        })));
         let row = rows::find(conn, id)?.ok_or(AppError::NotFound("article"))?;
         let article = full_article(conn, row, now)?;
         recorded.apply(conn)?;
@@ -216,21 +225,10 @@ fn editable(
     id: i64,
     now: NaiveDateTime,
 ) -> Result<ArticleRow, AppError> {
-    // One's own drafts are always one's to edit (a token that may write but not read drafts
-    // still edits its own); someone else's unpublished article needs the role and, for a
-    // token, `content:read`, so a write-only token learns nothing of others' drafts.
     let current = rows::find_for_update(conn, id)?
-        .filter(|r| {
-            visible(r, None, now)
-                || r.author_id == caller.user_id
-                || policy::permits(caller, Action::ReadUnpublished, false)
-        })
+        .filter(|r| seen_by_editor(r, caller, now))
         .ok_or(AppError::NotFound("article"))?;
-    let action = if current.status == "draft" {
-        Action::EditDraft
-    } else {
-        Action::EditPublished
-    };
+    let action = edit_action(&current);
     policy::require(caller, action, Some(current.author_id))?;
     Ok(current)
 }
@@ -243,6 +241,20 @@ pub fn update(
     id: i64,
     expected: Option<i32>,
     patch: ArticlePatch,
+    keep_revisions: u32,
+) -> Result<Article, AppError> {
+    update_restoring(conn, caller, id, expected, patch, keep_revisions, None)
+}
+
+/// As `update`; the revision it records names the version it restored, if any.
+pub fn update_restoring(
+    conn: &mut DbConn,
+    caller: &Caller,
+    id: i64,
+    expected: Option<i32>,
+    patch: ArticlePatch,
+    keep_revisions: u32,
+    restored_from: Option<i32>,
 ) -> Result<Article, AppError> {
     let rendered = patch.body_markdown.as_deref().map(render);
     db::write_transaction(conn, |conn| {
@@ -334,10 +346,18 @@ pub fn update(
         }
         let row = rows::find(conn, id)?.ok_or(AppError::NotFound("article"))?;
         let after = shape_of(conn, &row, watermark)?;
+        let before_tags = before.tag_ids.clone();
         recorded.push(Change::Article {
             before: Some(before),
             after: Some(after),
         });
+        recorded.push(Change::ArticleEdited(Box::new(Edit {
+            article_id: id,
+            editor_id: caller.user_id,
+            restored_from,
+            keep: keep_revisions,
+            before: Some((current, before_tags)),
+        })));
         let article = full_article(conn, row, now)?;
         recorded.apply(conn)?;
         Ok(article)
