@@ -220,6 +220,55 @@ pub struct Config {
     )]
     pub revisions_keep: u32,
 
+    /// The first retry of a failed webhook delivery waits about this long (half fixed, half
+    /// random), each further one twice as long as the last, at most six hours.
+    #[arg(
+        long,
+        global = true,
+        env = "FOLIO_WEBHOOK_RETRY_BASE_MS",
+        default_value_t = 5_000
+    )]
+    pub webhook_retry_base_ms: u64,
+
+    /// A webhook request without a complete answer in this time has failed.
+    #[arg(
+        long,
+        global = true,
+        env = "FOLIO_WEBHOOK_TIMEOUT_MS",
+        default_value_t = 10_000
+    )]
+    pub webhook_timeout_ms: u64,
+
+    /// How long an endpoint's opened circuit breaker waits before a probe; each reopening
+    /// waits twice as long, at most an hour.
+    #[arg(
+        long,
+        global = true,
+        env = "FOLIO_WEBHOOK_BREAKER_COOLDOWN_MS",
+        default_value_t = 30_000
+    )]
+    pub webhook_breaker_cooldown_ms: u64,
+
+    /// Let webhooks reach loopback, private and link-local addresses (development, tests).
+    /// Off by default: anyone who may register a webhook could otherwise make Folio call
+    /// services inside its network (server-side request forgery).
+    #[arg(
+        long,
+        global = true,
+        env = "FOLIO_WEBHOOK_ALLOW_PRIVATE_NETWORKS",
+        default_value_t = false
+    )]
+    pub webhook_allow_private_networks: bool,
+
+    /// Delivered webhook deliveries stay in the log this many days.
+    #[arg(
+        long,
+        global = true,
+        env = "FOLIO_WEBHOOK_KEEP_DAYS",
+        default_value_t = 30
+    )]
+    pub webhook_keep_days: u32,
+
     /// Deepest numbered page, as `page × limit`; deeper is a 400 pointing to `cursor`.
     #[arg(
         long,
@@ -391,6 +440,11 @@ impl Config {
             count_cache_ttl_ms: 0,
             count_limit: 10_000,
             revisions_keep: 100,
+            webhook_retry_base_ms: 5_000,
+            webhook_timeout_ms: 10_000,
+            webhook_breaker_cooldown_ms: 30_000,
+            webhook_allow_private_networks: false,
+            webhook_keep_days: 30,
             max_offset: 10_000,
             log: "warn".into(),
             log_format: "text".into(),
@@ -411,6 +465,16 @@ impl Config {
             rate_limit_writes: 0,
             metrics: false,
             metrics_token: None,
+        }
+    }
+
+    pub fn webhooks(&self) -> crate::service::webhooks::Settings {
+        crate::service::webhooks::Settings {
+            retry_base: Duration::from_millis(self.webhook_retry_base_ms),
+            timeout: Duration::from_millis(self.webhook_timeout_ms),
+            breaker_cooldown: Duration::from_millis(self.webhook_breaker_cooldown_ms),
+            allow_private_networks: self.webhook_allow_private_networks,
+            keep_delivered: chrono::Duration::days(i64::from(self.webhook_keep_days)),
         }
     }
 

@@ -25,6 +25,7 @@ use utoipa_actix_web::AppExt;
         (name = "me", description = "Your own profile"),
         (name = "site", description = "The site: its description and its frontend's URL templates"),
         (name = "feeds", description = "RSS, Atom and JSON Feed of the newest articles, and the sitemap"),
+        (name = "webhooks", description = "Signed HTTP callbacks on content changes, with retries, a circuit breaker per endpoint and a delivery log (admin)"),
         (name = "health", description = "Liveness and readiness probes"),
     )
 )]

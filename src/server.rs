@@ -59,6 +59,7 @@ pub struct Application {
     jobs: crate::jobs::Runner,
     cache_listener: Option<crate::jobs::CacheListener>,
     replica_watch: Option<crate::jobs::ReplicaWatch>,
+    webhook_sender: crate::jobs::WebhookSender,
 }
 
 impl Application {
@@ -106,7 +107,14 @@ impl Application {
             tokens.clone(),
         )?;
         let generation = Generation::default();
-        let jobs = crate::jobs::Runner::start(pool.clone(), &url, generation.clone())?;
+        let jobs = crate::jobs::Runner::start(
+            pool.clone(),
+            &url,
+            generation.clone(),
+            config.webhooks().keep_delivered,
+        )?;
+        let webhook_sender =
+            crate::jobs::WebhookSender::start(pool.clone(), config.webhooks(), generation.clone())?;
         let max_lag = Duration::from_millis(config.replica_max_lag_ms);
         let replica_watch =
             crate::jobs::ReplicaWatch::start(pool.clone(), replicas.clone(), max_lag)?;
@@ -203,6 +211,7 @@ impl Application {
             jobs,
             cache_listener,
             replica_watch,
+            webhook_sender,
         })
     }
 
@@ -215,6 +224,7 @@ impl Application {
         let _jobs = self.jobs;
         let _cache_listener = self.cache_listener;
         let _replica_watch = self.replica_watch;
+        let _webhook_sender = self.webhook_sender;
         self.server.await
     }
 }

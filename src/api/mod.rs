@@ -24,6 +24,7 @@ pub mod sitemap;
 pub mod tags;
 pub mod users;
 pub mod validate;
+pub mod webhooks;
 
 use actix_web::dev::ResourceDef;
 use actix_web::web::Data;
@@ -89,7 +90,16 @@ pub fn configure(cfg: &mut ServiceConfig<'_>) {
                 .service(feeds::feed_atom)
                 .service(feeds::feed_json)
                 .service(sitemap::get_sitemap)
-                .service(sitemap::get_sitemap_file),
+                .service(sitemap::get_sitemap_file)
+                .service(webhooks::create_webhook)
+                .service(webhooks::list_webhooks)
+                .service(webhooks::get_webhook)
+                .service(webhooks::update_webhook)
+                .service(webhooks::delete_webhook)
+                .service(webhooks::rotate_webhook_secret)
+                .service(webhooks::ping_webhook)
+                .service(webhooks::list_webhook_deliveries)
+                .service(webhooks::retry_webhook_delivery),
         );
 }
 

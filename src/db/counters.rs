@@ -296,6 +296,7 @@ pub fn for_ids(conn: &mut DbConn, scope: Scope, ids: &[i64]) -> QueryResult<Hash
 #[derive(Debug, Clone, Queryable)]
 pub struct Due {
     pub id: i64,
+    pub slug: String,
     pub author_id: i64,
     pub published_at: Option<NaiveDateTime>,
 }
@@ -312,7 +313,12 @@ pub fn came_due(
         .filter(articles::published_at.gt(after))
         .filter(articles::published_at.le(until))
         .filter(articles::published_at.gt(articles::updated_at.nullable()))
-        .select((articles::id, articles::author_id, articles::published_at))
+        .select((
+            articles::id,
+            articles::slug,
+            articles::author_id,
+            articles::published_at,
+        ))
         .load(conn)
 }
 

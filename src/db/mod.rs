@@ -21,6 +21,7 @@ pub mod slow_queries;
 pub mod tags;
 pub mod tokens;
 pub mod users;
+pub mod webhooks;
 
 use std::time::Duration;
 

@@ -8,6 +8,7 @@
 mod leader;
 mod listener;
 mod replicas;
+mod webhooks;
 
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::time::{Duration, Instant};
@@ -20,6 +21,7 @@ use crate::service;
 pub use leader::Leadership;
 pub use listener::CacheListener;
 pub use replicas::{CHECK as REPLICA_CHECK, ReplicaWatch};
+pub use webhooks::WebhookSender;
 
 /// How often the timed work runs. Scheduled articles are counted within about this long of
 /// their time (they are visible to readers at their time exactly, whatever the runner does).
@@ -32,7 +34,12 @@ pub struct Runner {
 
 impl Runner {
     /// Starts the runner's thread.
-    pub fn start(pool: Pool, url: &DatabaseUrl, generation: Generation) -> std::io::Result<Self> {
+    pub fn start(
+        pool: Pool,
+        url: &DatabaseUrl,
+        generation: Generation,
+        keep_delivered: chrono::Duration,
+    ) -> std::io::Result<Self> {
         let (stop, stopped) = mpsc::channel::<()>();
         let mut leadership = Leadership::new(url);
         let mut last_housekeeping = None;
@@ -46,7 +53,7 @@ impl Runner {
                     let usable = pool.health.not_ready().is_none()
                         && pool.health.state() == BreakerState::Closed;
                     if usable && leadership.is_leader() {
-                        run_leader_jobs(&pool, &generation, &mut last_housekeeping);
+                        run_leader_jobs(&pool, &generation, keep_delivered, &mut last_housekeeping);
                     }
                 }
                 leadership.resign();
@@ -55,23 +62,35 @@ impl Runner {
     }
 }
 
-/// How often the leader forgets what nothing reads again: spent login budgets and expired
-/// refresh tokens.
+/// How often the leader forgets what nothing reads again: spent login budgets, expired
+/// refresh tokens, and webhook deliveries delivered longer ago than `keep_delivered`.
 const HOUSEKEEPING: Duration = Duration::from_secs(60);
 
 /// Work done once per cluster. Failures are logged and retried at the next tick.
-fn run_leader_jobs(pool: &Pool, generation: &Generation, last_housekeeping: &mut Option<Instant>) {
+fn run_leader_jobs(
+    pool: &Pool,
+    generation: &Generation,
+    keep_delivered: chrono::Duration,
+    last_housekeeping: &mut Option<Instant>,
+) {
     if last_housekeeping.is_none_or(|at| at.elapsed() >= HOUSEKEEPING) {
         *last_housekeeping = Some(Instant::now());
         let pruned = pool.run_blocking(|conn| {
             let budgets = db::login_limits::prune(conn)?;
             let tokens = db::tokens::prune_expired(conn, db::now(), 10_000)?;
-            Ok((budgets, tokens))
+            let deliveries =
+                db::webhooks::prune_delivered(conn, db::now() - keep_delivered, 10_000)?;
+            Ok((budgets, tokens, deliveries))
         });
         match pruned {
-            Ok((0, 0)) => {}
-            Ok((budgets, tokens)) => {
-                tracing::info!(login_budgets = budgets, refresh_tokens = tokens, "pruned");
+            Ok((0, 0, 0)) => {}
+            Ok((budgets, tokens, deliveries)) => {
+                tracing::info!(
+                    login_budgets = budgets,
+                    refresh_tokens = tokens,
+                    webhook_deliveries = deliveries,
+                    "pruned"
+                );
             }
             Err(e) => tracing::warn!(error = %e, "pruning failed; retrying"),
         }

@@ -1,6 +1,7 @@
 //! What a write changed, recorded by the service that made it, inside its transaction, and
 //! handed from here to every consumer in that same transaction: the published-article
-//! counters, the search index's names, the articles' revisions, the content clock and the
+//! counters, the search index's names, the articles' revisions, the webhook outbox, the
+//! content clock and the
 //! announcement to other
 //! instances (PostgreSQL NOTIFY, delivered on commit). So a rolled-back write changes
 //! nothing anywhere, and a committed one changes everything. After the commit,
@@ -12,11 +13,14 @@ use crate::db::counters::{self, Deltas, Scope};
 use crate::db::{self, DbConn};
 use crate::error::AppError;
 use crate::service::revisions::{self, Edit};
+use crate::service::webhooks;
 
 /// The facts about an article that its consumers depend on.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ArticleShape {
     pub id: i64,
+    /// For the `article.deleted` event, which can no longer read it.
+    pub slug: String,
     pub author_id: i64,
     pub tag_ids: Vec<i64>,
     /// Counted as published (see `db::counters`): published, and its time had come when it
@@ -45,6 +49,7 @@ pub enum Change {
     },
     TagDeleted {
         id: i64,
+        slug: String,
         /// The articles that carried it.
         tagged: Vec<i64>,
     },
@@ -86,6 +91,7 @@ impl ChangeSet {
                 revisions::record(conn, edit)?;
             }
         }
+        webhooks::events::enqueue(conn, &self.0)?;
         counters::touch_content_clock(conn, db::now())?;
         db::notify::announce_content_change(conn)?;
         Ok(())
@@ -188,6 +194,7 @@ pub fn count_due_articles(conn: &mut DbConn) -> Result<usize, AppError> {
         for article in &due {
             let after = ArticleShape {
                 id: article.id,
+                slug: article.slug.clone(),
                 author_id: article.author_id,
                 tag_ids: tags.remove(&article.id).unwrap_or_default(),
                 counted: true,

@@ -18,6 +18,7 @@ pub mod sitemap;
 pub mod slugs;
 pub mod tags;
 pub mod users;
+pub mod webhooks;
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 

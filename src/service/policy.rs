@@ -23,6 +23,8 @@ pub enum Action {
     ManageUsers,
     /// Change the site's description and URL templates.
     ManageSite,
+    /// Register webhooks and read their deliveries (they carry drafts and secrets).
+    ManageWebhooks,
 }
 
 impl Action {
@@ -36,7 +38,7 @@ impl Action {
             | Action::EditPublished
             | Action::Reassign => Scope::ContentWrite,
             Action::CreateTagInline | Action::ManageTags => Scope::TagsWrite,
-            Action::ManageUsers | Action::ManageSite => Scope::UsersAdmin,
+            Action::ManageUsers | Action::ManageSite | Action::ManageWebhooks => Scope::UsersAdmin,
         }
     }
 }
@@ -51,7 +53,7 @@ pub fn allows(role: Role, action: Action, own: bool) -> bool {
         }
         Action::Reassign | Action::ManageTags => role >= Role::Editor,
         Action::CreateTagInline => role >= Role::Author,
-        Action::ManageUsers | Action::ManageSite => role == Role::Admin,
+        Action::ManageUsers | Action::ManageSite | Action::ManageWebhooks => role == Role::Admin,
     }
 }
 
@@ -87,7 +89,7 @@ mod tests {
     use crate::auth::Role::{Admin, Author, Contributor, Editor};
 
     /// design.md, "Roles": (action, own?, contributor, author, editor, admin).
-    const TABLE: [(Action, bool, [bool; 4]); 14] = [
+    const TABLE: [(Action, bool, [bool; 4]); 15] = [
         (ReadUnpublished, true, [true, true, true, true]),
         (ReadUnpublished, false, [false, false, true, true]),
         (CreateDraft, true, [true, true, true, true]),
@@ -102,6 +104,7 @@ mod tests {
         (ManageTags, false, [false, false, true, true]),
         (ManageUsers, false, [false, false, false, true]),
         (ManageSite, false, [false, false, false, true]),
+        (ManageWebhooks, false, [false, false, false, true]),
     ];
 
     #[test]

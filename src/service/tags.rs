@@ -298,12 +298,17 @@ pub fn delete(conn: &mut DbConn, caller: &Caller, id: i64) -> Result<(), AppErro
     policy::require(caller, Action::ManageTags, None)?;
     db::write_transaction(conn, |conn| {
         // Read before the delete takes the links with it.
+        let tag = db::tags::find(conn, id)?.ok_or(AppError::NotFound("tag"))?;
         let tagged = db::search::articles_with_tag(conn, id)?;
         match db::tags::delete(conn, id)? {
             0 => Err(AppError::NotFound("tag")),
             _ => {
                 let mut recorded = ChangeSet::default();
-                recorded.push(Change::TagDeleted { id, tagged });
+                recorded.push(Change::TagDeleted {
+                    id,
+                    slug: tag.slug,
+                    tagged,
+                });
                 recorded.apply(conn)
             }
         }

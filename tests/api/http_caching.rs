@@ -299,6 +299,7 @@ async fn head_answers_every_get_route_with_its_status_and_headers_and_no_body() 
                 .replace("/preview/{token}", &format!("/preview/{preview_token}"))
                 .replace("/sitemaps/{number}", "/sitemaps/1")
                 .replace("/revisions/{version}", "/revisions/1")
+                .replace("/webhooks/{id}", "/webhooks/1")
                 .replace("/articles/{id}", &format!("/articles/{}", article["id"]))
                 .replace(
                     "/articles/slug/{slug}",

@@ -32,4 +32,5 @@ mod search;
 mod sessions;
 mod site;
 mod totals;
+mod webhooks;
 mod writes;

@@ -175,8 +175,10 @@ pub fn create(
             )?,
         };
         rows::set_tags(conn, id, &tag_ids)?;
+        let row = rows::find(conn, id)?.ok_or(AppError::NotFound("article"))?;
         let after = ArticleShape {
             id,
+            slug: row.slug.clone(),
             author_id,
             tag_ids,
             counted: changes::counted(status, published_at, now, now),
@@ -192,7 +194,6 @@ pub fn create(
             keep: keep_revisions,
             before: None,
         })));
-        let row = rows::find(conn, id)?.ok_or(AppError::NotFound("article"))?;
         let article = full_article(conn, row, now)?;
         recorded.apply(conn)?;
         Ok(article)
@@ -207,6 +208,7 @@ fn shape_of(
 ) -> Result<ArticleShape, AppError> {
     Ok(ArticleShape {
         id: row.id,
+        slug: row.slug.clone(),
         author_id: row.author_id,
         tag_ids: db::tags::ids_for_articles(conn, &[row.id])?
             .remove(&row.id)
