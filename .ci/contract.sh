@@ -38,7 +38,10 @@ ST="$("$PY" -c 'import sysconfig; print(sysconfig.get_path("scripts"))')/schemat
 # --- a server of our own: temp dir, free port, known admin -------------------------------------
 . .ci/demo-server.sh
 # The token must outlive the run (a long exploration included), or later cases would all be 401s.
-start_demo_server contract "$BIN" FOLIO_ACCESS_TOKEN_TTL_SECS=7200 FOLIO_LOG_FORMAT=text
+# Webhooks may point at loopback (the hook below sends every one there), so that no delivery of
+# this run leaves the machine.
+start_demo_server contract "$BIN" FOLIO_ACCESS_TOKEN_TTL_SECS=7200 FOLIO_LOG_FORMAT=text \
+    FOLIO_WEBHOOK_ALLOW_PRIVATE_NETWORKS=true
 
 SCHEMA=$BASE/api-docs/openapi.json
 if [ -n "${FOLIO_CONTRACT_SCHEMA:-}" ]; then
@@ -115,6 +118,9 @@ fi
 #    a day ahead.
 #  - PATCH /api/v1/me: `current_password` must be the real one: a case that sends it gets it, and
 #    its new `password` is that same password, so that later cases still know it.
+#  - A webhook's `url` (POST/PATCH /api/v1/webhooks) becomes http://127.0.0.1:9/ (the discard
+#    port, closed: every delivery fails at once): a generated URL may name a public address, and
+#    webhook traffic of a test goes to loopback only.
 #  - The run's admin stays the only admin (a case that creates or promotes a user to admin makes it
 #    an editor instead), so the server's "last admin" rule (409) keeps every later case from losing
 #    the rights it needs and passing as 401/403 having tested nothing.
@@ -250,6 +256,9 @@ def before_call(ctx, case, kwargs):
             body["current_password"] = ADMIN_PASSWORD
             if isinstance(body.get("password"), str):
                 body["password"] = ADMIN_PASSWORD
+
+    if body is not None and path in ("/api/v1/webhooks", "/api/v1/webhooks/{id}") and isinstance(body.get("url"), str):
+        body["url"] = "http://127.0.0.1:9/contract-hook"
 
     if body is not None and path in ("/api/v1/users", "/api/v1/users/{id}") and body.get("role") == "admin":
         body["role"] = "editor"

@@ -15,7 +15,8 @@ use utoipa_actix_web::AppExt;
         license(name = "MIT", identifier = "MIT"),
     ),
     servers((url = "/", description = "This server")),
-    modifiers(&BearerScheme),
+    modifiers(&BearerScheme, &WebhookEvents),
+    components(schemas(crate::api::webhooks::WebhookEventPayload)),
     tags(
         (name = "articles", description = "Articles: public reads, and writes by role"),
         (name = "tags", description = "Tags and their published article counts; managed by editors"),
@@ -52,6 +53,56 @@ impl utoipa::Modify for BearerScheme {
         let components = openapi.components.get_or_insert_with(Default::default);
         components.add_security_scheme("bearer", SecurityScheme::Http(scheme));
         components.add_security_scheme("metrics_token", SecurityScheme::Http(metrics));
+    }
+}
+
+/// What Folio sends to a webhook endpoint (OpenAPI 3.1 `webhooks`), so clients generated from
+/// the document can type their receivers.
+struct WebhookEvents;
+
+impl utoipa::Modify for WebhookEvents {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::path::{HttpMethod, OperationBuilder, PathItem};
+        use utoipa::openapi::request_body::RequestBodyBuilder;
+        use utoipa::openapi::{ContentBuilder, PathsBuilder, Ref, Required, ResponseBuilder};
+        let event = OperationBuilder::new()
+            .tag("webhooks")
+            .summary(Some(
+                "A content change, sent to each endpoint that listens to it",
+            ))
+            .description(Some(
+                "POSTed to a registered webhook's URL, signed per Standard Webhooks \
+                 (`webhook-id`, `webhook-timestamp`, `webhook-signature`). Any 2xx within the \
+                 timeout is delivered; anything else is retried with growing waits for 24 hours.",
+            ))
+            .operation_id(Some("webhook_event"))
+            .request_body(Some(
+                RequestBodyBuilder::new()
+                    .content(
+                        "application/json",
+                        ContentBuilder::new()
+                            .schema(Some(Ref::from_schema_name("WebhookEventPayload")))
+                            .build(),
+                    )
+                    .required(Some(Required::True))
+                    .build(),
+            ))
+            .response(
+                "2XX",
+                ResponseBuilder::new().description("Delivered").build(),
+            )
+            .response(
+                "4XX",
+                ResponseBuilder::new()
+                    .description("Not delivered: retried later")
+                    .build(),
+            )
+            .build();
+        openapi.webhooks = Some(
+            PathsBuilder::new()
+                .path("contentChanged", PathItem::new(HttpMethod::Post, event))
+                .build(),
+        );
     }
 }
 

@@ -7,8 +7,10 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
+use super::articles::ArticleResponse;
 use super::extract::{IfMatch, JsonBody, QueryParams};
 use super::problem::Problem;
+use super::tags::TagResponse;
 use super::validate::Checks;
 use super::{API_PREFIX, private_json, written};
 use crate::auth::Caller;
@@ -42,6 +44,43 @@ pub enum WebhookEventName {
     /// Only what `POST /webhooks/{id}/ping` sends.
     #[serde(rename = "ping")]
     Ping,
+}
+
+/// The body of every webhook request. Headers `webhook-id` (the same on every attempt),
+/// `webhook-timestamp` and `webhook-signature` follow the Standard Webhooks specification.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct WebhookEventPayload {
+    #[serde(rename = "type")]
+    pub event_type: WebhookEventName,
+    pub timestamp: DateTime<Utc>,
+    pub data: WebhookEventData,
+}
+
+/// What an event is about.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum WebhookEventData {
+    /// `article.created`, `article.updated`, `article.published`, `article.unpublished`: the
+    /// article as an admin reads it.
+    Article(Box<ArticleResponse>),
+    /// `tag.created`, `tag.updated`.
+    Tag(TagResponse),
+    /// `article.deleted`, `tag.deleted`.
+    Deleted(DeletedRef),
+    /// `ping`.
+    Ping(PingData),
+}
+
+/// What is left of a deleted article or tag.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DeletedRef {
+    pub id: i64,
+    pub slug: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PingData {
+    pub webhook_id: i64,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

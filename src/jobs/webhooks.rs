@@ -28,7 +28,7 @@ const IDLE_POLL: Duration = Duration::from_millis(500);
 const WRITE_CHECK: Duration = Duration::from_millis(10);
 /// A claim outlives the request's timeout by this much before another instance may take it
 /// (the holder having died).
-const LEASE_MARGIN: Duration = Duration::from_secs(60);
+const LEASE_MARGIN: Duration = Duration::from_secs(5);
 /// How much of a receiver's answer is read (its status is what counts).
 const RESPONSE_LIMIT: u64 = 4096;
 

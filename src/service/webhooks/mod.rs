@@ -427,3 +427,49 @@ pub fn retry(
         rows::find_delivery(conn, webhook_id, delivery_id)?.ok_or(AppError::NotFound("delivery"))
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn internal_addresses_are_recognised_in_every_spelling() {
+        for internal in [
+            "127.0.0.1",
+            "10.1.2.3",
+            "172.16.0.1",
+            "192.168.1.1",
+            "169.254.169.254",
+            "100.64.0.1",
+            "0.0.0.0",
+            "224.0.0.1",
+            "255.255.255.255",
+            "::1",
+            "::",
+            "fd00::1",
+            "fe80::1",
+            "ff02::1",
+            "::ffff:127.0.0.1",
+            "::ffff:10.0.0.1",
+            "::127.0.0.1",
+        ] {
+            assert!(is_internal(internal.parse().unwrap()), "{internal}");
+        }
+        for public in [
+            "93.184.216.34",
+            "8.8.8.8",
+            "2606:4700::1111",
+            "::ffff:8.8.8.8",
+        ] {
+            assert!(!is_internal(public.parse().unwrap()), "{public}");
+        }
+    }
+
+    #[test]
+    fn only_http_urls_to_public_addresses_pass_without_the_setting() {
+        assert!(check_destination("https://93.184.216.34/hook", false).is_ok());
+        assert!(check_destination("http://[::ffff:7f00:1]/", false).is_err());
+        assert!(check_destination("ftp://93.184.216.34/", false).is_err());
+        assert!(check_destination("http://127.0.0.1:9/", true).is_ok());
+    }
+}
