@@ -313,6 +313,18 @@ pub fn claim(
     };
     let mut claimed = Vec::with_capacity(endpoints.len());
     for endpoint in endpoints {
+        // Asked again now that the endpoint's row is locked: the first statement's snapshot
+        // may predate another instance's claim, committed while it waited for the lock
+        // (a row only locked, not changed, is not re-checked).
+        let busy: bool = diesel::select(exists(
+            webhook_deliveries::table
+                .filter(webhook_deliveries::webhook_id.eq(endpoint.id))
+                .filter(webhook_deliveries::claimed_until.gt(now)),
+        ))
+        .get_result(conn)?;
+        if busy {
+            continue;
+        }
         let next: Option<DeliveryRow> = webhook_deliveries::table
             .filter(webhook_deliveries::webhook_id.eq(endpoint.id))
             .filter(webhook_deliveries::status.eq("pending"))
