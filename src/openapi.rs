@@ -76,6 +76,8 @@ impl utoipa::Modify for WebhookEvents {
                  timeout is delivered; anything else is retried with growing waits for 24 hours.",
             ))
             .operation_id(Some("webhook_event"))
+            // Folio signs the request; the receiver asks for no credential.
+            .security(utoipa::openapi::security::SecurityRequirement::default())
             .request_body(Some(
                 RequestBodyBuilder::new()
                     .content(

@@ -46,29 +46,83 @@ pub enum WebhookEventName {
     Ping,
 }
 
-/// The body of every webhook request. Headers `webhook-id` (the same on every attempt),
-/// `webhook-timestamp` and `webhook-signature` follow the Standard Webhooks specification.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct WebhookEventPayload {
-    #[serde(rename = "type")]
-    pub event_type: WebhookEventName,
-    pub timestamp: DateTime<Utc>,
-    pub data: WebhookEventData,
-}
-
-/// What an event is about.
+/// The body of every webhook request, one shape per kind of event. Headers `webhook-id` (the
+/// same on every attempt), `webhook-timestamp` and `webhook-signature` follow the Standard
+/// Webhooks specification.
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(untagged)]
-pub enum WebhookEventData {
-    /// `article.created`, `article.updated`, `article.published`, `article.unpublished`: the
-    /// article as an admin reads it.
-    Article(Box<ArticleResponse>),
-    /// `tag.created`, `tag.updated`.
-    Tag(TagResponse),
-    /// `article.deleted`, `tag.deleted`.
-    Deleted(DeletedRef),
-    /// `ping`.
-    Ping(PingData),
+pub enum WebhookEventPayload {
+    Article(ArticleEvent),
+    Tag(TagEvent),
+    Deleted(DeletedEvent),
+    Ping(PingEvent),
+}
+
+#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
+pub enum ArticleEventName {
+    #[serde(rename = "article.created")]
+    ArticleCreated,
+    #[serde(rename = "article.updated")]
+    ArticleUpdated,
+    #[serde(rename = "article.published")]
+    ArticlePublished,
+    #[serde(rename = "article.unpublished")]
+    ArticleUnpublished,
+}
+
+/// An article's event: the article as an admin reads it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ArticleEvent {
+    #[serde(rename = "type")]
+    pub event_type: ArticleEventName,
+    pub timestamp: DateTime<Utc>,
+    pub data: Box<ArticleResponse>,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
+pub enum TagEventName {
+    #[serde(rename = "tag.created")]
+    TagCreated,
+    #[serde(rename = "tag.updated")]
+    TagUpdated,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TagEvent {
+    #[serde(rename = "type")]
+    pub event_type: TagEventName,
+    pub timestamp: DateTime<Utc>,
+    pub data: TagResponse,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
+pub enum DeletedEventName {
+    #[serde(rename = "article.deleted")]
+    ArticleDeleted,
+    #[serde(rename = "tag.deleted")]
+    TagDeleted,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DeletedEvent {
+    #[serde(rename = "type")]
+    pub event_type: DeletedEventName,
+    pub timestamp: DateTime<Utc>,
+    pub data: DeletedRef,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
+pub enum PingEventName {
+    #[serde(rename = "ping")]
+    Ping,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PingEvent {
+    #[serde(rename = "type")]
+    pub event_type: PingEventName,
+    pub timestamp: DateTime<Utc>,
+    pub data: PingData,
 }
 
 /// What is left of a deleted article or tag.
