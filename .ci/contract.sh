@@ -107,7 +107,7 @@ fi
 #    (10,000): a deeper page becomes the deepest allowed. `published_before` must be later than
 #    `published_after`: a case with both gets them in order.
 #  - PATCH/PUT/DELETE with `If-Match`: the ETag is a token only the server issues: a case gets the
-#    resource's current one (428 without it and 412 for a stale one are covered by the negative
+#    resource's current one (for POST …/revisions/{version}/restore, the article's) (428 without it and 412 for a stale one are covered by the negative
 #    cases and the Rust tests).
 #  - Ids of other resources in a body or query (`author_id`, `reassign_to`) must name an existing
 #    user: a case that sends one gets the admin's id.
@@ -230,6 +230,15 @@ def before_call(ctx, case, kwargs):
         etag = _current_etag(case) if key is not None else None
         if etag:
             case.headers[key] = etag
+
+    if method == "POST" and path.endswith("/revisions/{version}/restore") and case.headers:
+        key = next((k for k in case.headers if k.lower() == "if-match"), None)
+        if key is not None:
+            try:
+                with _get(f"/api/v1/articles/{case.path_parameters.get('id')}") as resp:
+                    case.headers[key] = resp.headers.get("ETag") or case.headers[key]
+            except (urllib.error.URLError, ValueError):
+                pass  # no such article: its 404 is what is tested
 
     if ADMIN_ID is not None:
         if body is not None and body.get("author_id") is not None and path.startswith("/api/v1/articles"):

@@ -190,6 +190,81 @@ mod tests {
         }
     }
 
+    fn endpoint(
+        failures: i32,
+        open_until: Option<NaiveDateTime>,
+        failing_since: Option<NaiveDateTime>,
+    ) -> WebhookRow {
+        let at = NaiveDateTime::default();
+        WebhookRow {
+            id: 1,
+            url: "https://example.com/".into(),
+            events: "ping".into(),
+            description: String::new(),
+            active: true,
+            disabled_reason: None,
+            secret: "whsec_AAAA".into(),
+            previous_secret: None,
+            previous_secret_until: None,
+            version: 1,
+            created_at: at,
+            updated_at: at,
+            consecutive_failures: failures,
+            breaker_open_until: open_until,
+            breaker_cooldown_ms: if open_until.is_some() { 1_000 } else { 0 },
+            failing_since,
+            last_success_at: None,
+            last_failure_at: None,
+        }
+    }
+
+    fn settings() -> Settings {
+        Settings {
+            retry_base: StdDuration::from_millis(100),
+            timeout: StdDuration::from_secs(1),
+            breaker_cooldown: StdDuration::from_secs(30),
+            allow_private_networks: false,
+            keep_delivered: Duration::days(30),
+        }
+    }
+
+    #[test]
+    fn the_breaker_opens_at_the_fifth_failure_and_a_failed_probe_doubles_the_wait() {
+        let now = NaiveDateTime::default() + Duration::days(1);
+        let fourth = failure(&settings(), &endpoint(3, None, Some(now)), now);
+        assert_eq!(fourth.breaker_open_until, None);
+        let fifth = failure(&settings(), &endpoint(4, None, Some(now)), now);
+        assert_eq!(
+            fifth.breaker_open_until,
+            Some(Some(now + Duration::seconds(30)))
+        );
+        let probe = failure(&settings(), &endpoint(5, Some(now), Some(now)), now);
+        assert_eq!(probe.breaker_cooldown_ms, Some(2_000));
+        assert_eq!(probe.active, None);
+    }
+
+    #[test]
+    fn an_endpoint_failing_for_three_days_is_turned_off() {
+        let now = NaiveDateTime::default() + Duration::days(10);
+        let still = failure(
+            &settings(),
+            &endpoint(40, Some(now), Some(now - Duration::hours(71))),
+            now,
+        );
+        assert_eq!(still.active, None);
+        let off = failure(
+            &settings(),
+            &endpoint(40, Some(now), Some(now - Duration::hours(72))),
+            now,
+        );
+        assert_eq!(off.active, Some(false));
+        assert!(
+            off.disabled_reason
+                .flatten()
+                .is_some_and(|r| r.contains("3 days"))
+        );
+    }
+
     #[test]
     fn retry_after_is_honoured_within_the_cap() {
         let base = StdDuration::from_millis(100);
