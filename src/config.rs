@@ -468,16 +468,6 @@ impl Config {
         }
     }
 
-    pub fn webhooks(&self) -> crate::service::webhooks::Settings {
-        crate::service::webhooks::Settings {
-            retry_base: Duration::from_millis(self.webhook_retry_base_ms),
-            timeout: Duration::from_millis(self.webhook_timeout_ms),
-            breaker_cooldown: Duration::from_millis(self.webhook_breaker_cooldown_ms),
-            allow_private_networks: self.webhook_allow_private_networks,
-            keep_delivered: chrono::Duration::days(i64::from(self.webhook_keep_days)),
-        }
-    }
-
     pub fn db_acquire_timeout(&self) -> Duration {
         Duration::from_millis(self.db_acquire_timeout_ms)
     }

@@ -52,6 +52,16 @@ fn replica_urls(config: &Config, primary: &DatabaseUrl) -> anyhow::Result<Vec<Da
     Ok(urls)
 }
 
+fn webhook_settings(config: &Config) -> crate::service::webhooks::Settings {
+    crate::service::webhooks::Settings {
+        retry_base: Duration::from_millis(config.webhook_retry_base_ms),
+        timeout: Duration::from_millis(config.webhook_timeout_ms),
+        breaker_cooldown: Duration::from_millis(config.webhook_breaker_cooldown_ms),
+        allow_private_networks: config.webhook_allow_private_networks,
+        keep_delivered: chrono::Duration::days(i64::from(config.webhook_keep_days)),
+    }
+}
+
 /// A bound, not yet running server, with its background jobs.
 pub struct Application {
     server: Server,
@@ -111,10 +121,13 @@ impl Application {
             pool.clone(),
             &url,
             generation.clone(),
-            config.webhooks().keep_delivered,
+            webhook_settings(&config).keep_delivered,
         )?;
-        let webhook_sender =
-            crate::jobs::WebhookSender::start(pool.clone(), config.webhooks(), generation.clone())?;
+        let webhook_sender = crate::jobs::WebhookSender::start(
+            pool.clone(),
+            webhook_settings(&config),
+            generation.clone(),
+        )?;
         let max_lag = Duration::from_millis(config.replica_max_lag_ms);
         let replica_watch =
             crate::jobs::ReplicaWatch::start(pool.clone(), replicas.clone(), max_lag)?;

@@ -9,11 +9,14 @@
 //!
 //! Consumers never hook into handlers or services: they read `Change` values here.
 
+use std::collections::HashSet;
+
 use crate::db::counters::{self, Deltas, Scope};
 use crate::db::{self, DbConn};
 use crate::error::AppError;
 use crate::service::revisions::{self, Edit};
 use crate::service::webhooks;
+use crate::service::webhooks::events::{EventType, Subject};
 
 /// The facts about an article that its consumers depend on.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -91,7 +94,7 @@ impl ChangeSet {
                 revisions::record(conn, edit)?;
             }
         }
-        webhooks::events::enqueue(conn, &self.0)?;
+        webhooks::events::enqueue(conn, webhook_events(&self.0))?;
         counters::touch_content_clock(conn, db::now())?;
         db::notify::announce_content_change(conn)?;
         Ok(())
@@ -164,6 +167,68 @@ fn index_names(conn: &mut DbConn, changes: &[Change]) -> Result<(), AppError> {
         db::search::refresh_names(conn, slice)?;
     }
     Ok(())
+}
+
+/// The events a transaction's changes make. An article is `updated` when someone wrote it,
+/// `published` when readers start to see it (at once, or when its scheduled time comes) and
+/// `unpublished` when they stop.
+fn webhook_events(changes: &[Change]) -> Vec<(EventType, Subject)> {
+    let edited: HashSet<i64> = changes
+        .iter()
+        .filter_map(|c| match c {
+            Change::ArticleEdited(edit) => Some(edit.article_id),
+            _ => None,
+        })
+        .collect();
+    let mut events = Vec::new();
+    for change in changes {
+        match change {
+            Change::Article { before, after } => match (before, after) {
+                (None, Some(after)) => {
+                    events.push((EventType::ArticleCreated, Subject::Article(after.id)));
+                    if after.counted {
+                        events.push((EventType::ArticlePublished, Subject::Article(after.id)));
+                    }
+                }
+                (Some(before), Some(after)) => {
+                    if edited.contains(&after.id) {
+                        events.push((EventType::ArticleUpdated, Subject::Article(after.id)));
+                    }
+                    match (before.counted, after.counted) {
+                        (false, true) => {
+                            events.push((EventType::ArticlePublished, Subject::Article(after.id)));
+                        }
+                        (true, false) => {
+                            events.push((EventType::ArticleUnpublished, Subject::Article(after.id)))
+                        }
+                        _ => {}
+                    }
+                }
+                (Some(before), None) => events.push((
+                    EventType::ArticleDeleted,
+                    Subject::Gone {
+                        id: before.id,
+                        slug: before.slug.clone(),
+                    },
+                )),
+                (None, None) => {}
+            },
+            Change::TagCreated { id } => events.push((EventType::TagCreated, Subject::Tag(*id))),
+            Change::TagUpdated { id } => events.push((EventType::TagUpdated, Subject::Tag(*id))),
+            Change::TagDeleted { id, slug, .. } => events.push((
+                EventType::TagDeleted,
+                Subject::Gone {
+                    id: *id,
+                    slug: slug.clone(),
+                },
+            )),
+            Change::ArticleEdited(_)
+            | Change::AuthorUpdated { .. }
+            | Change::AuthorDeleted { .. }
+            | Change::SiteUpdated => {}
+        }
+    }
+    events
 }
 
 /// Whether a stored article counts as published (see `ArticleShape::counted`), given the

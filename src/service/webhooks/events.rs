@@ -1,7 +1,5 @@
-//! Content changes as webhook events: a consumer of the change set (`changes::ChangeSet`),
-//! so each event's delivery rows are written in the transaction of the change itself.
-
-use std::collections::HashSet;
+//! Webhook events into the outbox: `changes::ChangeSet` says which events a write made, and
+//! their delivery rows are written here, in the transaction of the write itself.
 
 use chrono::{NaiveDateTime, SecondsFormat};
 use serde_json::{Value, json};
@@ -11,7 +9,6 @@ use crate::db::webhooks::{self as rows, NewDelivery};
 use crate::db::{self, DbConn};
 use crate::error::AppError;
 use crate::service::articles::{self, Article, ArticleSummary};
-use crate::service::changes::Change;
 use crate::service::tags::{self, TagKey};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -59,79 +56,20 @@ impl EventType {
     }
 }
 
-/// What an event is about, resolved to its payload's `data` only if someone listens.
+/// What an event is about: resolved to its payload's `data` only if someone listens.
 #[derive(Debug, Clone)]
-enum Subject {
+pub enum Subject {
     Article(i64),
     Tag(i64),
-    Gone { id: i64, slug: String },
+    /// Deleted: all that is left to say of it.
+    Gone {
+        id: i64,
+        slug: String,
+    },
 }
 
-/// The events a transaction's changes make. An article is `updated` when someone wrote it,
-/// `published` when readers start to see it (at once, or when its scheduled time comes) and
-/// `unpublished` when they stop.
-fn events_of(changes: &[Change]) -> Vec<(EventType, Subject)> {
-    let edited: HashSet<i64> = changes
-        .iter()
-        .filter_map(|c| match c {
-            Change::ArticleEdited(edit) => Some(edit.article_id),
-            _ => None,
-        })
-        .collect();
-    let mut events = Vec::new();
-    for change in changes {
-        match change {
-            Change::Article { before, after } => match (before, after) {
-                (None, Some(after)) => {
-                    events.push((EventType::ArticleCreated, Subject::Article(after.id)));
-                    if after.counted {
-                        events.push((EventType::ArticlePublished, Subject::Article(after.id)));
-                    }
-                }
-                (Some(before), Some(after)) => {
-                    if edited.contains(&after.id) {
-                        events.push((EventType::ArticleUpdated, Subject::Article(after.id)));
-                    }
-                    match (before.counted, after.counted) {
-                        (false, true) => {
-                            events.push((EventType::ArticlePublished, Subject::Article(after.id)));
-                        }
-                        (true, false) => {
-                            events.push((EventType::ArticleUnpublished, Subject::Article(after.id)))
-                        }
-                        _ => {}
-                    }
-                }
-                (Some(before), None) => events.push((
-                    EventType::ArticleDeleted,
-                    Subject::Gone {
-                        id: before.id,
-                        slug: before.slug.clone(),
-                    },
-                )),
-                (None, None) => {}
-            },
-            Change::TagCreated { id } => events.push((EventType::TagCreated, Subject::Tag(*id))),
-            Change::TagUpdated { id } => events.push((EventType::TagUpdated, Subject::Tag(*id))),
-            Change::TagDeleted { id, slug, .. } => events.push((
-                EventType::TagDeleted,
-                Subject::Gone {
-                    id: *id,
-                    slug: slug.clone(),
-                },
-            )),
-            Change::ArticleEdited(_)
-            | Change::AuthorUpdated { .. }
-            | Change::AuthorDeleted { .. }
-            | Change::SiteUpdated => {}
-        }
-    }
-    events
-}
-
-/// Writes a delivery for every active endpoint that listens to each event of these changes.
-pub fn enqueue(conn: &mut DbConn, changes: &[Change]) -> Result<(), AppError> {
-    let events = events_of(changes);
+/// Writes a delivery for every active endpoint that listens to each of these events.
+pub fn enqueue(conn: &mut DbConn, events: Vec<(EventType, Subject)>) -> Result<(), AppError> {
     if events.is_empty() {
         return Ok(());
     }
