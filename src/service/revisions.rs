@@ -392,14 +392,21 @@ pub struct RevisionDiff {
     pub changes: Vec<FieldChange>,
 }
 
-/// What changed from `against` (by default the revision before) to `version`.
-pub fn diff(
+/// The two sides of a diff: `version`, and `against` (by default the revision before; none
+/// when `version` is the oldest kept).
+pub struct DiffSides {
+    from: Option<Revision>,
+    to: Revision,
+}
+
+/// Loads what `compare` compares; the comparison itself needs no connection.
+pub fn diff_sides(
     conn: &mut DbConn,
     caller: &Caller,
     article_id: i64,
     version: i32,
     against: Option<i32>,
-) -> Result<RevisionDiff, AppError> {
+) -> Result<DiffSides, AppError> {
     article_for_history(conn, caller, article_id)?;
     let to = load(conn, article_id, version)?;
     let from = match against {
@@ -408,6 +415,17 @@ pub fn diff(
             .map(|row| load(conn, article_id, row.version))
             .transpose()?,
     };
+    Ok(DiffSides { from, to })
+}
+
+/// The longest a body's line diff may compute: two long, wholly different bodies would
+/// otherwise take the diff algorithm a long time. Past it, the diff is correct but coarser.
+const LINE_DIFF_BUDGET: std::time::Duration = std::time::Duration::from_millis(200);
+
+/// What changed from one side to the other, field by field.
+pub fn compare(sides: DiffSides) -> RevisionDiff {
+    let DiffSides { from, to } = sides;
+    let version = to.summary.version;
     let now = db::now();
     let earlier = from.as_ref().map(|r| &r.content);
     let changes = to
@@ -421,7 +439,9 @@ pub fn diff(
                     || "empty".to_owned(),
                     |r| format!("version {}", r.summary.version),
                 );
-                let unified = TextDiff::from_lines(old, to.content.body_markdown.as_str())
+                let unified = TextDiff::configure()
+                    .timeout(LINE_DIFF_BUDGET)
+                    .diff_lines(old, to.content.body_markdown.as_str())
                     .unified_diff()
                     .context_radius(3)
                     .header(&from_name, &format!("version {}", to.summary.version))
@@ -442,11 +462,11 @@ pub fn diff(
             }
         })
         .collect();
-    Ok(RevisionDiff {
+    RevisionDiff {
         from: from.map(|r| r.summary.version),
         to: version,
         changes,
-    })
+    }
 }
 
 /// Makes a new version of the article whose content is that of revision `version`, if the

@@ -289,6 +289,25 @@ async fn who_may_edit_an_article_is_who_may_see_and_restore_its_history() {
             let reply = get(&app, &who.token, &path).await;
             assert_eq!(reply.status, expected, "{}: {}", who.email, reply.body);
         }
+        // Nor any single revision, diff or restore of it.
+        for outsider in [&other, &author] {
+            for (method, sub) in [
+                (Method::GET, "/1"),
+                (Method::GET, "/1/diff"),
+                (Method::POST, "/1/restore"),
+            ] {
+                let reply = app
+                    .send(
+                        method,
+                        &format!("{path}{sub}"),
+                        Some(&outsider.token),
+                        None,
+                        Some(&etag),
+                    )
+                    .await;
+                assert_eq!(reply.status, StatusCode::NOT_FOUND, "{sub}: {}", reply.body);
+            }
+        }
         let anonymous = app.send(Method::GET, &path, None, None, None).await;
         assert_eq!(anonymous.status, StatusCode::UNAUTHORIZED);
 

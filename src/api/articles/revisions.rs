@@ -1,6 +1,6 @@
 //! An article's history: its revisions, a diff between two, and restoring one.
 
-use actix_web::web::{Data, Path};
+use actix_web::web::{self, Data, Path};
 use actix_web::{HttpResponse, get, post};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -270,10 +270,14 @@ pub async fn diff_article_revision(
 ) -> Result<HttpResponse, AppError> {
     let (id, version) = path.into_inner();
     let against = params.into_inner().against;
-    let diff = state
+    let sides = state
         .db
-        .run(move |conn| revisions::diff(conn, &caller, id, version, against))
+        .run(move |conn| revisions::diff_sides(conn, &caller, id, version, against))
         .await?;
+    // Off the connection (and off the HTTP workers): a long body's diff takes a while.
+    let diff = web::block(move || revisions::compare(sides))
+        .await
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("the diff stopped: {e}")))?;
     private_json(RevisionDiffResponse::from(diff), None)
 }
 
