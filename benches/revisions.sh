@@ -27,7 +27,8 @@ revision_storage() {
 import sqlite3, sys
 db = sqlite3.connect(sys.argv[1])
 count = db.execute("SELECT count(*) FROM article_revisions").fetchone()[0]
-size = db.execute("SELECT sum(pgsize) FROM dbstat WHERE tbl_name = 'article_revisions'").fetchone()[0]
+size = db.execute("SELECT sum(pgsize) FROM dbstat WHERE name IN "
+                  "(SELECT name FROM sqlite_master WHERE tbl_name = 'article_revisions')").fetchone()[0]
 body = db.execute("SELECT avg(length(CAST(body_markdown AS BLOB))) FROM articles").fetchone()[0]
 print(count, size // max(count, 1), int(body))
 PY

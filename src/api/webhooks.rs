@@ -351,6 +351,16 @@ pub struct DeliveryListQuery {
     pub cursor: Option<String>,
 }
 
+/// A response that shows a signing secret: stored by no cache, not even the browser's.
+fn with_secret(response: Result<HttpResponse, AppError>) -> Result<HttpResponse, AppError> {
+    let mut response = response?;
+    response.headers_mut().insert(
+        actix_web::http::header::CACHE_CONTROL,
+        actix_web::http::header::HeaderValue::from_static("no-store"),
+    );
+    Ok(response)
+}
+
 /// Checks a URL's shape here and its destination (DNS, off the workers) before any write.
 async fn check_url(state: &AppState, checks: &mut Checks, url: &str) -> Result<(), AppError> {
     checks.url("url", url);
@@ -415,12 +425,12 @@ pub async fn create_webhook(
         .await?;
     let location = format!("{API_PREFIX}/webhooks/{}", webhook.row.id);
     let version = webhook.row.version;
-    written(
+    with_secret(written(
         StatusCode::CREATED,
         &WebhookWithSecretResponse::from(webhook),
         Some(version),
         Some(location),
-    )
+    ))
 }
 
 /// Every webhook (admin).
@@ -594,12 +604,12 @@ pub async fn rotate_webhook_secret(
         .write(move |conn| webhooks::rotate_secret(conn, &caller, id))
         .await?;
     let version = webhook.row.version;
-    written(
+    with_secret(written(
         StatusCode::OK,
         &WebhookWithSecretResponse::from(webhook),
         Some(version),
         None,
-    )
+    ))
 }
 
 /// Send a `ping` event to this webhook alone (admin).

@@ -248,6 +248,16 @@ impl Pool {
         self.within_deadline(write).await
     }
 
+    /// As `write`, for a thread of its own (the background jobs): on SQLite it waits for its
+    /// turn in the same lane as the requests' writes.
+    pub fn write_blocking<T>(
+        &self,
+        work: impl FnOnce(&mut DbConn) -> Result<T, AppError>,
+    ) -> Result<T, AppError> {
+        let _turn = self.write_lane.as_ref().map(|lane| lane.blocking_lock());
+        self.attempt(work)
+    }
+
     /// Runs blocking database work that reads, on the blocking thread pool (never on an async
     /// worker). When the connection breaks under it, it runs again on a new one after a short
     /// jittered pause, a few times at most; a database that is really gone gives no new

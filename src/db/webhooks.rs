@@ -325,15 +325,16 @@ pub fn claim(
         if busy {
             continue;
         }
+        // The oldest pending one, and only once it is due: a delivery waiting out its retry
+        // holds back the ones behind it, so each endpoint gets its events in order.
         let next: Option<DeliveryRow> = webhook_deliveries::table
             .filter(webhook_deliveries::webhook_id.eq(endpoint.id))
             .filter(webhook_deliveries::status.eq("pending"))
-            .filter(webhook_deliveries::next_attempt_at.le(now))
             .order(webhook_deliveries::id)
             .select(DeliveryRow::as_select())
             .first(conn)
             .optional()?;
-        if let Some(delivery) = next {
+        if let Some(delivery) = next.filter(|d| d.next_attempt_at <= now) {
             diesel::update(webhook_deliveries::table.find(delivery.id))
                 .set(webhook_deliveries::claimed_until.eq(Some(lease_until)))
                 .execute(conn)?;
@@ -341,6 +342,37 @@ pub fn claim(
         }
     }
     Ok(claimed)
+}
+
+/// Whether any active endpoint may have something to send now: a cheap read, so that the
+/// sender opens no write transaction (on SQLite, a turn in the one writers' lane) for nothing.
+pub fn has_due(conn: &mut DbConn, now: NaiveDateTime) -> QueryResult<bool> {
+    diesel::select(exists(
+        webhook_deliveries::table
+            .inner_join(webhooks::table)
+            .filter(webhook_deliveries::status.eq("pending"))
+            .filter(webhook_deliveries::next_attempt_at.le(now))
+            .filter(webhooks::active.eq(true))
+            .filter(
+                webhooks::breaker_open_until
+                    .is_null()
+                    .or(webhooks::breaker_open_until.le(now)),
+            ),
+    ))
+    .get_result(conn)
+}
+
+/// The endpoint's row, locked on PostgreSQL until the transaction ends.
+pub fn find_for_update(conn: &mut DbConn, id: i64) -> QueryResult<Option<WebhookRow>> {
+    match conn {
+        DbConn::Postgres(c) => webhooks::table
+            .find(id)
+            .select(WebhookRow::as_select())
+            .for_update()
+            .first(c)
+            .optional(),
+        DbConn::Sqlite(_) => find(conn, id),
+    }
 }
 
 /// When the next pending delivery of an endpoint that may send falls due, if any.
@@ -365,11 +397,22 @@ pub fn due_now(conn: &mut DbConn, webhook_id: i64, now: NaiveDateTime) -> QueryR
     .execute(conn)
 }
 
-pub fn record_attempt(conn: &mut DbConn, id: i64, record: &AttemptRecord) -> QueryResult<()> {
-    diesel::update(webhook_deliveries::table.find(id))
-        .set(record)
-        .execute(conn)?;
-    Ok(())
+/// Records an attempt made under the claim that ends at `lease`; false (and nothing written)
+/// if that claim is no longer the delivery's: it ran out and another took it.
+pub fn record_attempt(
+    conn: &mut DbConn,
+    id: i64,
+    lease: NaiveDateTime,
+    record: &AttemptRecord,
+) -> QueryResult<bool> {
+    let updated = diesel::update(
+        webhook_deliveries::table
+            .find(id)
+            .filter(webhook_deliveries::claimed_until.eq(lease)),
+    )
+    .set(record)
+    .execute(conn)?;
+    Ok(updated == 1)
 }
 
 /// Forgets delivered deliveries older than `before`, at most `limit` at a time.

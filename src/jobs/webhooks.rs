@@ -3,10 +3,10 @@
 //! on a thread of its own so that a slow receiver holds up no other, and records the outcome.
 //! Instances share the work through the claims (`db::webhooks::claim`).
 
+use std::collections::HashSet;
 use std::net::SocketAddr;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use ureq::http::Uri;
@@ -24,8 +24,8 @@ use crate::service::webhooks::{Settings, is_internal, signing};
 const MAX_IN_FLIGHT: usize = 16;
 /// How often the sender looks for due deliveries when nothing wakes it sooner.
 const IDLE_POLL: Duration = Duration::from_millis(500);
-/// How often it checks whether a local write may have queued something.
-const WRITE_CHECK: Duration = Duration::from_millis(10);
+/// How often it checks whether a write may have queued something (an atomic load).
+const WRITE_CHECK: Duration = Duration::from_millis(2);
 /// A claim outlives the request's timeout by this much before another instance may take it
 /// (the holder having died).
 const LEASE_MARGIN: Duration = Duration::from_secs(5);
@@ -61,7 +61,7 @@ impl WebhookSender {
                     pool,
                     settings,
                     agent,
-                    in_flight: Arc::new(AtomicUsize::new(0)),
+                    in_flight: Arc::default(),
                     finished,
                 }
                 .run(&received, &generation);
@@ -74,8 +74,13 @@ struct Dispatcher {
     pool: Pool,
     settings: Settings,
     agent: ureq::Agent,
-    in_flight: Arc<AtomicUsize>,
+    /// The endpoints this instance is sending to now.
+    in_flight: Arc<Mutex<HashSet<i64>>>,
     finished: mpsc::Sender<Signal>,
+}
+
+fn lock(set: &Mutex<HashSet<i64>>) -> std::sync::MutexGuard<'_, HashSet<i64>> {
+    set.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 impl Dispatcher {
@@ -105,17 +110,28 @@ impl Dispatcher {
     fn dispatch(&self) -> Duration {
         let usable = self.pool.health.not_ready().is_none()
             && self.pool.health.state() == BreakerState::Closed;
-        let free = MAX_IN_FLIGHT.saturating_sub(self.in_flight.load(Ordering::Acquire));
+        let busy: Vec<i64> = lock(&self.in_flight).iter().copied().collect();
+        let free = MAX_IN_FLIGHT.saturating_sub(busy.len());
         if !usable || free == 0 {
             return IDLE_POLL;
         }
         let now = db::now();
+        // A read first: most wake-ups (every write wakes the sender) find nothing to send, and
+        // must not take a turn among the writers for that.
+        match self.pool.run_blocking(|conn| Ok(rows::has_due(conn, now)?)) {
+            Ok(true) => {}
+            Ok(false) => return self.until_next_due(now),
+            Err(e) => {
+                tracing::warn!(error = %e, "could not look for webhook deliveries; retrying");
+                return IDLE_POLL;
+            }
+        }
         let lease = now
             + chrono::Duration::from_std(self.settings.timeout + LEASE_MARGIN)
                 .unwrap_or(chrono::Duration::MAX);
-        let claimed = self.pool.run_blocking(|conn| {
+        let claimed = self.pool.write_blocking(|conn| {
             db::write_transaction(conn, |conn| {
-                Ok(rows::claim(conn, now, lease, &[], free as i64)?)
+                Ok(rows::claim(conn, now, lease, &busy, free as i64)?)
             })
         });
         let claimed = match claimed {
@@ -127,41 +143,46 @@ impl Dispatcher {
         };
         let full = claimed.len() == free;
         for (delivery, webhook) in claimed {
-            self.start(delivery, webhook);
+            self.start(delivery, webhook, lease);
         }
         if full {
             return Duration::ZERO;
         }
-        // Until the next delivery falls due, if that is sooner than the idle poll.
+        self.until_next_due(now)
+    }
+
+    /// Until the next delivery falls due, if that is sooner than the idle poll.
+    fn until_next_due(&self, now: chrono::NaiveDateTime) -> Duration {
         match self.pool.run_blocking(|conn| Ok(rows::next_due(conn)?)) {
             Ok(Some(due)) if due > now => (due - now).to_std().unwrap_or(IDLE_POLL).min(IDLE_POLL),
             _ => IDLE_POLL,
         }
     }
 
-    fn start(&self, delivery: DeliveryRow, webhook: WebhookRow) {
-        self.in_flight.fetch_add(1, Ordering::AcqRel);
+    fn start(&self, delivery: DeliveryRow, webhook: WebhookRow, lease: chrono::NaiveDateTime) {
+        lock(&self.in_flight).insert(webhook.id);
         let pool = self.pool.clone();
         let settings = self.settings;
         let agent = self.agent.clone();
         let in_flight = self.in_flight.clone();
         let finished = self.finished.clone();
+        let webhook_id = webhook.id;
         let spawned = std::thread::Builder::new()
             .name("folio-webhook".into())
             .spawn(move || {
                 let attempt = send(&agent, &webhook, &delivery);
-                let recorded = pool.run_blocking(|conn| {
-                    outcome::record(conn, &settings, &delivery, &webhook, &attempt, db::now())
+                let recorded = pool.write_blocking(|conn| {
+                    outcome::record(conn, &settings, &delivery, lease, &attempt, db::now())
                 });
                 if let Err(e) = recorded {
                     // The claim runs out and the delivery is sent again: at least once.
                     tracing::warn!(error = %e, delivery = delivery.id, "could not record a webhook attempt");
                 }
-                in_flight.fetch_sub(1, Ordering::AcqRel);
+                lock(&in_flight).remove(&webhook.id);
                 let _dispatcher_gone = finished.send(Signal::Finished);
             });
         if let Err(e) = spawned {
-            self.in_flight.fetch_sub(1, Ordering::AcqRel);
+            lock(&self.in_flight).remove(&webhook_id);
             tracing::warn!(error = %e, "could not start a webhook delivery; its claim will run out");
         }
     }

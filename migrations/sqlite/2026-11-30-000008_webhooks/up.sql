@@ -53,4 +53,6 @@ CREATE TABLE webhook_deliveries (
 );
 CREATE INDEX webhook_deliveries_due ON webhook_deliveries (webhook_id, id) WHERE status = 'pending';
 CREATE INDEX webhook_deliveries_log ON webhook_deliveries (webhook_id, id);
+-- Deliveries being sent (the claim is cleared when the attempt is recorded): few rows.
+CREATE INDEX webhook_deliveries_claimed ON webhook_deliveries (webhook_id) WHERE claimed_until IS NOT NULL;
 CREATE INDEX webhook_deliveries_delivered ON webhook_deliveries (delivered_at) WHERE status = 'delivered';

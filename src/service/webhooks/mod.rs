@@ -152,22 +152,43 @@ pub fn is_internal(ip: IpAddr) -> bool {
                 || v4.is_unspecified()
                 || v4.is_broadcast()
                 || v4.is_documentation()
-                // 100.64.0.0/10, carrier-grade NAT; 0.0.0.0/8, "this network"; 240/4 reserved.
+                // 100.64.0.0/10, carrier-grade NAT; 0.0.0.0/8, "this network"; 240/4 reserved;
+                // 192.0.0.0/24, protocol assignments; 198.18.0.0/15, benchmarking;
+                // 192.88.99.0/24, the 6to4 relay.
                 || (a == 100 && (64..128).contains(&b))
                 || a == 0
                 || a >= 240
+                || (a == 192 && b == 0 && v4.octets()[2] == 0)
+                || (a == 198 && (b == 18 || b == 19))
+                || (a == 192 && b == 88 && v4.octets()[2] == 99)
         }
         IpAddr::V6(v6) => {
             if let Some(v4) = v6.to_ipv4_mapped() {
                 return is_internal(IpAddr::V4(v4));
             }
-            let first = v6.segments()[0];
+            let segments = v6.segments();
+            let first = segments[0];
+            let bits = v6.to_bits();
+            // IPv4 carried inside IPv6: NAT64 (64:ff9b::/96 and the local-use 64:ff9b:1::/48)
+            // and 6to4 (2002::/16) reach the IPv4 address they embed.
+            let embedded = if segments[..2] == [0x64, 0xff9b] {
+                Some(std::net::Ipv4Addr::from(bits as u32))
+            } else if first == 0x2002 {
+                Some(std::net::Ipv4Addr::from((bits >> 80) as u32))
+            } else {
+                None
+            };
+            if embedded.is_some_and(|v4| is_internal(IpAddr::V4(v4))) {
+                return true;
+            }
             v6.is_loopback()
                 || v6.is_unspecified()
                 || v6.is_multicast()
-                // fc00::/7 unique local, fe80::/10 link local, 2001:db8::/32 documentation.
+                // fc00::/7 unique local, fe80::/10 link local, fec0::/10 site local (deprecated),
+                // 2001:db8::/32 documentation.
                 || (first & 0xfe00) == 0xfc00
                 || (first & 0xffc0) == 0xfe80
+                || (first & 0xffc0) == 0xfec0
                 || (first == 0x2001 && v6.segments()[1] == 0x0db8)
                 // ::/96, IPv4-compatible (deprecated): judged by the IPv4 address inside.
                 || (v6.segments()[..6] == [0; 6] && is_internal(IpAddr::V4(std::net::Ipv4Addr::from(v6.to_bits() as u32))))
@@ -281,7 +302,8 @@ pub fn update(
             updated_at: Some(db::now()),
             ..WebhookChanges::default()
         };
-        if patch.active == Some(true) && !row.active {
+        let reactivated = patch.active == Some(true) && !row.active;
+        if reactivated {
             changes.disabled_reason = Some(None);
             changes.consecutive_failures = Some(0);
             changes.breaker_open_until = Some(None);
@@ -290,6 +312,10 @@ pub fn update(
         }
         if !rows::update_if_version(conn, id, row.version, &changes)? {
             return Err(AppError::PreconditionFailed);
+        }
+        if reactivated {
+            // What waited while it was off goes now.
+            rows::due_now(conn, id, db::now())?;
         }
         rows::find(conn, id)?
             .map(Webhook::of)
@@ -452,6 +478,12 @@ mod tests {
             "::ffff:127.0.0.1",
             "::ffff:10.0.0.1",
             "::127.0.0.1",
+            "64:ff9b::10.0.0.1",
+            "64:ff9b::7f00:1",
+            "2002:a00:1::1",
+            "fec0::1",
+            "198.18.0.1",
+            "192.0.0.8",
         ] {
             assert!(is_internal(internal.parse().unwrap()), "{internal}");
         }
@@ -460,6 +492,8 @@ mod tests {
             "8.8.8.8",
             "2606:4700::1111",
             "::ffff:8.8.8.8",
+            "64:ff9b::808:808",
+            "2002:808:808::1",
         ] {
             assert!(!is_internal(public.parse().unwrap()), "{public}");
         }

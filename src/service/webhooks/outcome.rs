@@ -67,38 +67,30 @@ fn millis(duration: StdDuration) -> i32 {
     i32::try_from(duration.as_millis()).unwrap_or(i32::MAX)
 }
 
-/// Records an attempt of `delivery` to `webhook` that ended at `now`.
+/// Records an attempt of `delivery`, claimed until `lease`, that ended at `now`, and moves its
+/// endpoint's breaker. Nothing is recorded if the claim ran out and another instance took the
+/// delivery meanwhile: that attempt is recorded instead.
 pub fn record(
     conn: &mut DbConn,
     settings: &Settings,
     delivery: &DeliveryRow,
-    webhook: &WebhookRow,
+    lease: NaiveDateTime,
     attempt: &Attempt,
     now: NaiveDateTime,
 ) -> Result<(), AppError> {
     let attempts = delivery.attempts + 1;
-    let (record, breaker) = match attempt {
-        Attempt::Delivered { status, duration } => (
-            AttemptRecord {
-                status: "delivered".to_owned(),
-                attempts,
-                next_attempt_at: delivery.next_attempt_at,
-                claimed_until: Some(None),
-                last_attempt_at: Some(now),
-                last_response_status: Some(Some(i32::from(*status))),
-                last_error: Some(None),
-                last_duration_ms: Some(Some(millis(*duration))),
-                delivered_at: Some(Some(now)),
-            },
-            BreakerChanges {
-                consecutive_failures: Some(0),
-                breaker_open_until: Some(None),
-                breaker_cooldown_ms: Some(0),
-                failing_since: Some(None),
-                last_success_at: Some(now),
-                ..BreakerChanges::default()
-            },
-        ),
+    let record = match attempt {
+        Attempt::Delivered { status, duration } => AttemptRecord {
+            status: "delivered".to_owned(),
+            attempts,
+            next_attempt_at: delivery.next_attempt_at,
+            claimed_until: Some(None),
+            last_attempt_at: Some(now),
+            last_response_status: Some(Some(i32::from(*status))),
+            last_error: Some(None),
+            last_duration_ms: Some(Some(millis(*duration))),
+            delivered_at: Some(Some(now)),
+        },
         Attempt::Failed {
             status,
             error,
@@ -106,29 +98,51 @@ pub fn record(
             duration,
         } => {
             let next = now + chrono(retry_gap(settings.retry_base, attempts, *retry_after));
-            let gave_up = next > delivery.give_up_at;
-            (
-                AttemptRecord {
-                    status: if gave_up { "failed" } else { "pending" }.to_owned(),
-                    attempts,
-                    next_attempt_at: next,
-                    claimed_until: Some(None),
-                    last_attempt_at: Some(now),
-                    last_response_status: Some(status.map(i32::from)),
-                    last_error: Some(Some(error.clone())),
-                    last_duration_ms: Some(Some(millis(*duration))),
-                    delivered_at: Some(None),
-                },
-                failure(settings, webhook, now),
-            )
+            AttemptRecord {
+                status: if next > delivery.give_up_at {
+                    "failed"
+                } else {
+                    "pending"
+                }
+                .to_owned(),
+                attempts,
+                next_attempt_at: next,
+                claimed_until: Some(None),
+                last_attempt_at: Some(now),
+                last_response_status: Some(status.map(i32::from)),
+                last_error: Some(Some(error.clone())),
+                last_duration_ms: Some(Some(millis(*duration))),
+                delivered_at: Some(None),
+            }
         }
     };
-    let recovered =
-        matches!(attempt, Attempt::Delivered { .. }) && webhook.consecutive_failures > 0;
+    let delivered = matches!(attempt, Attempt::Delivered { .. });
     db::write_transaction(conn, |conn| {
-        rows::record_attempt(conn, delivery.id, &record)?;
+        // The endpoint as it is now: an admin may have turned it off and on meanwhile.
+        let Some(webhook) = rows::find_for_update(conn, delivery.webhook_id)? else {
+            return Ok(());
+        };
+        if !rows::record_attempt(conn, delivery.id, lease, &record)? {
+            tracing::info!(
+                delivery = delivery.id,
+                "a late attempt's outcome is dropped: its claim ran out"
+            );
+            return Ok(());
+        }
+        let breaker = if delivered {
+            BreakerChanges {
+                consecutive_failures: Some(0),
+                breaker_open_until: Some(None),
+                breaker_cooldown_ms: Some(0),
+                failing_since: Some(None),
+                last_success_at: Some(now),
+                ..BreakerChanges::default()
+            }
+        } else {
+            failure(settings, &webhook, now)
+        };
         rows::set_breaker(conn, webhook.id, &breaker)?;
-        if recovered {
+        if delivered && webhook.consecutive_failures > 0 {
             // The receiver is back: its backlog goes now, oldest first, not when each
             // delivery's backoff would have run out.
             rows::due_now(conn, webhook.id, now)?;
