@@ -55,14 +55,14 @@ class Receiver:
                     seen.setdefault(subject, set()).add(message)
             return {subject: len(ids) for subject, ids in seen.items()}
 
-    def repeats(self, kind):
-        """How many webhook-ids of one event type arrived more than once."""
+    def arrivals(self, kind):
+        """{data id: number of requests} for one event type, repeats of a webhook-id included."""
         with self.lock:
             seen = {}
-            for _, message, event_type, _ in self.received:
+            for _, _, event_type, subject in self.received:
                 if event_type == kind:
-                    seen[message] = seen.get(message, 0) + 1
-            return sum(1 for n in seen.values() if n > 1)
+                    seen[subject] = seen.get(subject, 0) + 1
+            return seen
 
     def stop(self):
         self.server.shutdown()
