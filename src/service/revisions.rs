@@ -190,7 +190,11 @@ fn snapshots(pairs: Vec<(i64, String)>) -> Vec<TagSnapshot> {
 
 /// Records the revision for one write (a consumer of the change set: runs in its transaction).
 pub fn record(conn: &mut DbConn, edit: &Edit) -> Result<(), AppError> {
-    let mut previous = rows::latest_before(conn, edit.article_id, None)?;
+    // A new article has no history to compare with.
+    let mut previous = match edit.before {
+        Some(_) => rows::latest_before(conn, edit.article_id, None)?,
+        None => None,
+    };
     if let Some((before, tag_ids)) = &edit.before
         && previous
             .as_ref()
@@ -230,7 +234,9 @@ pub fn record(conn: &mut DbConn, edit: &Edit) -> Result<(), AppError> {
         content,
     )?;
     rows::insert(conn, &revision)?;
-    if edit.keep > 0 {
+    // Versions only grow, one per revision at most: until the version passes `keep`, there
+    // cannot be more than `keep` revisions.
+    if edit.keep > 0 && i64::from(row.version) > i64::from(edit.keep) {
         rows::prune(conn, row.id, i64::from(edit.keep))?;
     }
     Ok(())
