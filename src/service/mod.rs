@@ -45,6 +45,14 @@ impl PageRequest {
     }
 }
 
+/// Cuts rows read with one past the page (`limit + 1`) to the page; true if there is a next.
+pub fn trim_to_page<T>(rows: &mut Vec<T>, limit: i64) -> bool {
+    let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+    let more = rows.len() > limit;
+    rows.truncate(limit);
+    more
+}
+
 /// One page of a numbered list.
 #[derive(Debug, Clone)]
 pub struct Page<T> {

@@ -300,17 +300,7 @@ fn editors(
     ids.dedup();
     Ok(db::users::authors_by_ids(conn, &ids)?
         .into_iter()
-        .map(|a| {
-            (
-                a.id,
-                AuthorRef {
-                    id: a.id,
-                    slug: a.slug,
-                    name: a.name,
-                    avatar: a.avatar,
-                },
-            )
-        })
+        .map(|a| (a.id, AuthorRef::from(a)))
         .collect())
 }
 
@@ -328,10 +318,9 @@ pub fn list(
 ) -> Result<HistoryPage, AppError> {
     article_for_history(conn, caller, article_id)?;
     let mut page = rows::page(conn, article_id, before, limit + 1)?;
-    let more = page.len() as i64 > limit;
-    page.truncate(limit as usize);
+    let more = super::trim_to_page(&mut page, limit);
     let editors = editors(conn, page.iter().map(|r| r.editor_id))?;
-    let next_before = more.then(|| page.last().map(|r| r.version)).flatten();
+    let next_before = page.last().map(|r| r.version).filter(|_| more);
     let revisions = page
         .into_iter()
         .map(|r| RevisionSummary {

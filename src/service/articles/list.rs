@@ -162,8 +162,7 @@ pub fn list(
         _ => {
             // One row past the page tells whether there is a next one.
             let mut rows = rows::list_page(conn, &filter, query.order, &window, query.limit + 1)?;
-            let has_more = rows.len() as i64 > query.limit;
-            rows.truncate(usize::try_from(query.limit).unwrap_or(usize::MAX));
+            let has_more = crate::service::trim_to_page(&mut rows, query.limit);
             (rows, Vec::new(), has_more)
         }
     };

@@ -59,6 +59,17 @@ pub struct AuthorRef {
     pub avatar: Option<String>,
 }
 
+impl From<AuthorRow> for AuthorRef {
+    fn from(a: AuthorRow) -> Self {
+        Self {
+            id: a.id,
+            slug: a.slug,
+            name: a.name,
+            avatar: a.avatar,
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct TagRef {
     pub id: i64,
@@ -179,12 +190,7 @@ fn summaries(
                 tags: tags.remove(&row.id).unwrap_or_default(),
                 body_html: bodies.remove(&row.id),
                 search: None,
-                author: AuthorRef {
-                    id: author.id,
-                    slug: author.slug,
-                    name: author.name,
-                    avatar: author.avatar,
-                },
+                author: author.into(),
             }
         })
         .collect())

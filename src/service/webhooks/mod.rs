@@ -421,9 +421,8 @@ pub fn deliveries(
         before,
         limit + 1,
     )?;
-    let more = page.len() as i64 > limit;
-    page.truncate(limit as usize);
-    let next_before = more.then(|| page.last().map(|d| d.id)).flatten();
+    let more = super::trim_to_page(&mut page, limit);
+    let next_before = page.last().map(|d| d.id).filter(|_| more);
     Ok(DeliveryPage {
         deliveries: page,
         next_before,
