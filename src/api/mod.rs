@@ -160,15 +160,56 @@ pub struct PageQuery {
 
 impl PageQuery {
     pub fn into_page(self) -> Result<PageRequest, AppError> {
-        let limit = self.limit.unwrap_or(20);
-        if !(1..=100).contains(&limit) {
-            return Err(AppError::bad_param("limit", "must be between 1 and 100"));
-        }
+        let limit = page_size(self.limit)?;
         let page = self.page.unwrap_or(1);
         if page < 1 {
             return Err(AppError::bad_param("page", "must be 1 or more"));
         }
         Ok(PageRequest { page, limit })
+    }
+}
+
+/// A list's `limit`: 20 by default, 1 to 100.
+pub fn page_size(limit: Option<i64>) -> Result<i64, AppError> {
+    let limit = limit.unwrap_or(20);
+    if !(1..=100).contains(&limit) {
+        return Err(AppError::bad_param("limit", "must be between 1 and 100"));
+    }
+    Ok(limit)
+}
+
+/// The key a cursor-paged list continues below (a revision's version, a delivery's id): the
+/// `meta.next_cursor` of its previous page, a positive number.
+pub fn cursor_key<K: std::str::FromStr + PartialOrd + Default>(
+    cursor: Option<&str>,
+) -> Result<Option<K>, AppError> {
+    cursor
+        .map(|c| {
+            c.parse::<K>()
+                .ok()
+                .filter(|key| *key > K::default())
+                .ok_or_else(|| {
+                    AppError::bad_param("cursor", "is not a cursor issued by this server")
+                })
+        })
+        .transpose()
+}
+
+/// Pagination of a list read newest first by cursor (an article's revisions, a webhook's
+/// deliveries).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CursorMeta {
+    pub limit: i64,
+    /// Pass as `cursor` for the older items; null on the last page.
+    pub next_cursor: Option<String>,
+}
+
+impl CursorMeta {
+    pub fn new(limit: i64, next: Option<impl ToString>) -> Self {
+        Self {
+            limit,
+            next_cursor: next.map(|key| key.to_string()),
+        }
     }
 }
 

@@ -45,11 +45,13 @@ impl Checks {
         self.require(ok, field, "must be an email address");
     }
 
-    pub fn url(&mut self, field: &str, value: &str) {
+    /// Whether `value` is an http(s) URL of at most 2000 characters; records why not.
+    pub fn url(&mut self, field: &str, value: &str) -> bool {
         let ok = value.chars().count() <= 2000
             && (value.starts_with("https://") || value.starts_with("http://"))
             && !value.chars().any(char::is_whitespace);
         self.require(ok, field, "must be an http(s) URL");
+        ok
     }
 
     pub fn push(&mut self, error: FieldError) {

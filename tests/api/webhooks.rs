@@ -173,6 +173,10 @@ async fn spawn(backend: folio::db::Backend, config: impl FnOnce(&mut Config)) ->
     spawn_app_with(backend, config, |_| {}).await
 }
 
+async fn read(app: &TestApp, token: &str, path: &str) -> Reply {
+    app.send(Method::GET, path, Some(token), None, None).await
+}
+
 async fn register(app: &TestApp, token: &str, url: &str, events: &[&str]) -> Reply {
     app.send(
         Method::POST,
@@ -399,28 +403,17 @@ async fn a_failing_receiver_gets_retries_with_growing_gaps_until_it_answers() {
         assert!(gaps[0] >= Duration::from_millis(50), "{gaps:?}");
 
         actix_web::rt::time::sleep(Duration::from_millis(200)).await;
-        let log = app
-            .send(
-                Method::GET,
-                &format!("/api/v1/webhooks/{id}/deliveries"),
-                Some(&admin.token),
-                None,
-                None,
-            )
-            .await;
+        let log = read(
+            &app,
+            &admin.token,
+            &format!("/api/v1/webhooks/{id}/deliveries"),
+        )
+        .await;
         let entry = &log.body["data"][0];
         assert_eq!(entry["status"], "delivered", "{}", log.body);
         assert_eq!(entry["attempts"], 4);
         assert_eq!(entry["last_attempt"]["response_status"], 200);
-        let webhook = app
-            .send(
-                Method::GET,
-                &format!("/api/v1/webhooks/{id}"),
-                Some(&admin.token),
-                None,
-                None,
-            )
-            .await;
+        let webhook = read(&app, &admin.token, &format!("/api/v1/webhooks/{id}")).await;
         assert_eq!(webhook.body["breaker"], "closed");
         assert_eq!(webhook.body["consecutive_failures"], 0);
     })
@@ -444,28 +437,15 @@ async fn a_dead_receiver_opens_the_breaker_and_its_backlog_drains_in_order_once_
 
         // Five failures in a row open the breaker; nothing is attempted while it is open.
         receiver.wait_for(5).await;
-        let mut webhook = Value::Null;
+        let path = format!("/api/v1/webhooks/{id}");
+        let mut webhook = read(&app, &admin.token, &path).await;
         for _ in 0..100 {
-            webhook = app
-                .send(
-                    Method::GET,
-                    &format!("/api/v1/webhooks/{id}"),
-                    Some(&admin.token),
-                    None,
-                    None,
-                )
-                .await
-                .body;
-            if webhook["breaker"] == "open" {
+            if webhook.body["breaker"] == "open" {
                 break;
             }
             actix_web::rt::time::sleep(Duration::from_millis(20)).await;
+            webhook = read(&app, &admin.token, &path).await;
         }
-        let webhook = Reply {
-            status: StatusCode::OK,
-            headers: reqwest::header::HeaderMap::new(),
-            body: webhook,
-        };
         assert_eq!(webhook.body["breaker"], "open", "{}", webhook.body);
         assert_eq!(webhook.body["consecutive_failures"], 5);
         let second = ping(&app, &admin.token, id).await.body["message_id"].clone();
@@ -488,25 +468,14 @@ async fn a_dead_receiver_opens_the_breaker_and_its_backlog_drains_in_order_once_
             [&first, &second, &third].map(|v| v.as_str().unwrap())
         );
         actix_web::rt::time::sleep(Duration::from_millis(200)).await;
-        let webhook = app
-            .send(
-                Method::GET,
-                &format!("/api/v1/webhooks/{id}"),
-                Some(&admin.token),
-                None,
-                None,
-            )
-            .await;
+        let webhook = read(&app, &admin.token, &format!("/api/v1/webhooks/{id}")).await;
         assert_eq!(webhook.body["breaker"], "closed");
-        let log = app
-            .send(
-                Method::GET,
-                &format!("/api/v1/webhooks/{id}/deliveries?status=delivered"),
-                Some(&admin.token),
-                None,
-                None,
-            )
-            .await;
+        let log = read(
+            &app,
+            &admin.token,
+            &format!("/api/v1/webhooks/{id}/deliveries?status=delivered"),
+        )
+        .await;
         assert_eq!(
             log.body["data"].as_array().unwrap().len(),
             3,
@@ -541,9 +510,7 @@ async fn a_hanging_receiver_times_out_without_holding_up_another() {
         // The other delivery is still waiting for its answer: nothing of it is recorded yet.
         let id = slow.body["id"].as_i64().unwrap();
         let deliveries = format!("/api/v1/webhooks/{id}/deliveries");
-        let during = app
-            .send(Method::GET, &deliveries, Some(&admin.token), None, None)
-            .await;
+        let during = read(&app, &admin.token, &deliveries).await;
         assert_eq!(hanging.wait_for(1).await.len(), 1);
         assert_eq!(
             during.body["data"][0]["last_attempt"],
@@ -553,15 +520,12 @@ async fn a_hanging_receiver_times_out_without_holding_up_another() {
         );
 
         actix_web::rt::time::sleep(Duration::from_millis(1_300)).await;
-        let log = app
-            .send(
-                Method::GET,
-                &format!("/api/v1/webhooks/{id}/deliveries"),
-                Some(&admin.token),
-                None,
-                None,
-            )
-            .await;
+        let log = read(
+            &app,
+            &admin.token,
+            &format!("/api/v1/webhooks/{id}/deliveries"),
+        )
+        .await;
         let entry = &log.body["data"][0];
         assert_eq!(entry["status"], "pending", "{}", log.body);
         assert_eq!(
@@ -593,15 +557,7 @@ async fn a_rotated_secret_signs_beside_the_new_one() {
         assert_eq!(rotated.status, StatusCode::OK, "{}", rotated.body);
         let new = rotated.body["secret"].as_str().unwrap().to_owned();
         assert_ne!(new, old);
-        let shown = app
-            .send(
-                Method::GET,
-                &format!("/api/v1/webhooks/{id}"),
-                Some(&admin.token),
-                None,
-                None,
-            )
-            .await;
+        let shown = read(&app, &admin.token, &format!("/api/v1/webhooks/{id}")).await;
         assert!(shown.body.get("secret").is_none(), "{}", shown.body);
 
         ping(&app, &admin.token, id).await;
@@ -720,15 +676,12 @@ async fn an_event_written_in_a_transaction_that_rolls_back_is_never_sent() {
         let received = receiver.wait_for(1).await;
         actix_web::rt::time::sleep(Duration::from_millis(300)).await;
         assert_eq!(receiver.received().len(), 1, "{received:?}");
-        let log = app
-            .send(
-                Method::GET,
-                &format!("/api/v1/webhooks/{hook}/deliveries"),
-                Some(&admin.token),
-                None,
-                None,
-            )
-            .await;
+        let log = read(
+            &app,
+            &admin.token,
+            &format!("/api/v1/webhooks/{hook}/deliveries"),
+        )
+        .await;
         assert_eq!(
             log.body["data"].as_array().unwrap().len(),
             1,
@@ -772,9 +725,7 @@ async fn a_delivery_never_connects_to_a_private_address_even_if_one_was_stored()
         let deliveries = format!("/api/v1/webhooks/{}/deliveries", stored.id);
         let mut error = Value::Null;
         for _ in 0..100 {
-            let log = app
-                .send(Method::GET, &deliveries, Some(&admin.token), None, None)
-                .await;
+            let log = read(&app, &admin.token, &deliveries).await;
             error = log.body["data"][0]["last_attempt"]["error"].clone();
             if !error.is_null() {
                 break;

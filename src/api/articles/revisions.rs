@@ -9,8 +9,8 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::{ArticleResponse, ArticleStatusResponse, AuthorRefResponse};
 use crate::api::extract::{IfMatch, QueryParams};
-use crate::api::private_json;
 use crate::api::problem::Problem;
+use crate::api::{CursorMeta, cursor_key, page_size, private_json};
 use crate::auth::Caller;
 use crate::error::AppError;
 use crate::service::revisions::{self, FieldChange, Revision, RevisionDiff, RevisionSummary};
@@ -45,17 +45,10 @@ impl From<RevisionSummary> for RevisionSummaryResponse {
 }
 
 #[derive(Debug, Serialize, ToSchema)]
-pub struct RevisionListMeta {
-    pub limit: i64,
-    /// Pass as `cursor` for older revisions; null on the last page.
-    pub next_cursor: Option<String>,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
 pub struct RevisionListResponse {
     /// Newest first.
     pub data: Vec<RevisionSummaryResponse>,
-    pub meta: RevisionListMeta,
+    pub meta: CursorMeta,
 }
 
 /// An article's content as it was at one version.
@@ -188,18 +181,8 @@ pub async fn list_article_revisions(
     params: QueryParams<RevisionListQuery>,
 ) -> Result<HttpResponse, AppError> {
     let query = params.into_inner();
-    let limit = query.limit.unwrap_or(20);
-    if !(1..=100).contains(&limit) {
-        return Err(AppError::bad_param("limit", "must be between 1 and 100"));
-    }
-    let before = query
-        .cursor
-        .map(|c| {
-            c.parse::<i32>().ok().filter(|v| *v > 0).ok_or_else(|| {
-                AppError::bad_param("cursor", "is not a cursor issued by this server")
-            })
-        })
-        .transpose()?;
+    let limit = page_size(query.limit)?;
+    let before = cursor_key::<i32>(query.cursor.as_deref())?;
     let id = id.into_inner();
     let page = state
         .db
@@ -208,10 +191,7 @@ pub async fn list_article_revisions(
     private_json(
         RevisionListResponse {
             data: page.revisions.into_iter().map(Into::into).collect(),
-            meta: RevisionListMeta {
-                limit,
-                next_cursor: page.next_before.map(|v| v.to_string()),
-            },
+            meta: CursorMeta::new(limit, page.next_before),
         },
         None,
     )
