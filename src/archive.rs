@@ -19,7 +19,8 @@
 //!
 //! Times are RFC 3339 in UTC. Ids, slugs, versions and timestamps are kept as they are.
 //! Not archived: sessions (refresh tokens), personal access tokens (scripts get new ones),
-//! the token signing secret (everyone signs in again after a move), login budgets, and what
+//! webhooks and their deliveries (registered again, with new secrets), the token signing
+//! secret (everyone signs in again after a move), login budgets, and what
 //! the import derives again (published counts, the search index).
 //!
 //! Both directions stream: memory stays flat whatever the size of the site, apart from one
