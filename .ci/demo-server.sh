@@ -29,7 +29,7 @@ start_demo_server() {
     # No rate limits: these scripts send many requests from one address on purpose.
     env FOLIO_ADMIN_EMAIL="$ADMIN_EMAIL" FOLIO_ADMIN_PASSWORD="$ADMIN_PASSWORD" FOLIO_LOG="${FOLIO_LOG:-info}" \
         FOLIO_RATE_LIMIT_ANONYMOUS=0 FOLIO_RATE_LIMIT_AUTHENTICATED=0 FOLIO_RATE_LIMIT_WRITES=0 "$@" \
-        "$bin" --database-url "sqlite://$WORK/folio.db" --bind "127.0.0.1:$port" serve --demo >"$log" 2>&1 &
+        "$bin" --database-url "sqlite://$WORK/folio.db" --media-dir "$WORK/media" --bind "127.0.0.1:$port" serve --demo >"$log" 2>&1 &
     SERVER_PID=$!
     for _ in $(seq 1 100); do
         curl -fsS -o /dev/null "$BASE/readyz" 2>/dev/null && return 0
