@@ -1,5 +1,5 @@
 //! The `folio` command line: `serve` (the default), `migrate`, `seed`, `export`, `import`,
-//! `user` and `openapi`.
+//! `user`, `token`, `media` and `openapi`.
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -57,6 +57,21 @@ enum Command {
     /// Personal access tokens, for provisioning scripts and CI.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// The media library's storage.
+    #[command(subcommand)]
+    Media(MediaCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum MediaCommand {
+    /// Remove stored objects that no media item names: what a crash between an upload's
+    /// object write and its database row leaves behind.
+    Gc {
+        /// Keep objects younger than this many seconds (uploads in flight write their objects
+        /// just before their rows).
+        #[arg(long, default_value_t = 3600)]
+        grace_secs: u64,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -173,6 +188,21 @@ pub fn run() -> anyhow::Result<()> {
                 other => anyhow::anyhow!("{other}: {email}"),
             })?;
             println!("{token}");
+            Ok(())
+        }
+        Command::Media(MediaCommand::Gc { grace_secs }) => {
+            telemetry::init(&config.log, &config.log_format);
+            let url = DatabaseUrl::parse(&config.database_url).map_err(anyhow::Error::msg)?;
+            crate::db::migrate(&url)?;
+            let storage = crate::storage::Storage::from_config(&config)?;
+            let mut conn = crate::db::connect(&url)?;
+            let removed =
+                actix_web::rt::System::new().block_on(crate::service::media::collect_garbage(
+                    &storage,
+                    &mut conn,
+                    std::time::Duration::from_secs(grace_secs),
+                ))?;
+            println!("removed {removed} objects");
             Ok(())
         }
         Command::Export { file } => {

@@ -401,6 +401,76 @@ pub struct Config {
     )]
     pub metrics_token: Option<Secret>,
 
+    /// Where uploaded images are stored: `local` (FOLIO_MEDIA_DIR, served by Folio at
+    /// `/media/{key}`) or `s3` (any S3-compatible service, served from its public URL).
+    #[arg(long, global = true, env = "FOLIO_MEDIA_STORAGE", default_value = "local", value_parser = ["local", "s3"])]
+    pub media_storage: String,
+
+    /// The directory of local media storage.
+    #[arg(long, global = true, env = "FOLIO_MEDIA_DIR", default_value = "media")]
+    pub media_dir: std::path::PathBuf,
+
+    /// Where readers fetch stored media (`{this}/{key}`): a CDN, the bucket's public URL, or
+    /// Folio's own address. Default: `/media` on Folio (local), the path-style bucket URL (s3).
+    #[arg(long, global = true, env = "FOLIO_MEDIA_PUBLIC_URL")]
+    pub media_public_url: Option<String>,
+
+    /// Largest image upload, in bytes; more is a 413.
+    #[arg(
+        long,
+        global = true,
+        env = "FOLIO_MEDIA_MAX_BYTES",
+        default_value_t = 10 * 1024 * 1024
+    )]
+    pub media_max_bytes: u64,
+
+    /// Most pixels (width × height) an uploaded image may have, judged before it is decoded
+    /// (decompression bombs); more is a 422.
+    #[arg(
+        long,
+        global = true,
+        env = "FOLIO_MEDIA_MAX_PIXELS",
+        default_value_t = 40_000_000
+    )]
+    pub media_max_pixels: u64,
+
+    /// The S3 service's endpoint (e.g. http://127.0.0.1:9000 for MinIO); AWS when unset.
+    #[arg(long, global = true, env = "FOLIO_S3_ENDPOINT")]
+    pub s3_endpoint: Option<String>,
+
+    #[arg(
+        long,
+        global = true,
+        env = "FOLIO_S3_REGION",
+        default_value = "us-east-1"
+    )]
+    pub s3_region: String,
+
+    #[arg(long, global = true, env = "FOLIO_S3_BUCKET")]
+    pub s3_bucket: Option<String>,
+
+    /// Credentials; without them the usual AWS sources (environment, instance role) are used.
+    #[arg(long, global = true, env = "FOLIO_S3_ACCESS_KEY_ID")]
+    pub s3_access_key_id: Option<String>,
+
+    #[arg(
+        long,
+        global = true,
+        env = "FOLIO_S3_SECRET_ACCESS_KEY",
+        hide_env_values = true
+    )]
+    pub s3_secret_access_key: Option<Secret>,
+
+    /// Address the bucket in the path (`{endpoint}/{bucket}/{key}`), as MinIO and most
+    /// self-hosted services need, instead of as a subdomain.
+    #[arg(
+        long,
+        global = true,
+        env = "FOLIO_S3_PATH_STYLE",
+        default_value_t = false
+    )]
+    pub s3_path_style: bool,
+
     /// Log filter, in tracing's EnvFilter syntax (`info`, `folio=debug,warn`).
     #[arg(long, global = true, env = "FOLIO_LOG", default_value = "info")]
     pub log: String,
@@ -465,6 +535,18 @@ impl Config {
             rate_limit_writes: 0,
             metrics: false,
             metrics_token: None,
+            media_storage: "local".into(),
+            // Each test server its own directory, so their objects never meet.
+            media_dir: std::env::temp_dir().join(format!("folio-media-{}", uuid::Uuid::new_v4())),
+            media_public_url: None,
+            media_max_bytes: 10 * 1024 * 1024,
+            media_max_pixels: 40_000_000,
+            s3_endpoint: None,
+            s3_region: "us-east-1".into(),
+            s3_bucket: None,
+            s3_access_key_id: None,
+            s3_secret_access_key: None,
+            s3_path_style: false,
         }
     }
 

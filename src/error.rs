@@ -63,8 +63,9 @@ pub enum AppError {
     PreconditionRequired,
     #[error("request body too large")]
     PayloadTooLarge,
-    #[error("unsupported content type")]
-    UnsupportedMediaType,
+    /// 415: a body of a type this endpoint does not take (not JSON, not an image it accepts).
+    #[error("{0}")]
+    UnsupportedMediaType(&'static str),
     #[error("too many attempts; retry in {retry_after_secs} s")]
     TooManyRequests { retry_after_secs: u64 },
     /// 503: the database cannot be used now (not ready, unreachable, circuit breaker open).

@@ -18,6 +18,7 @@ pub mod seed;
 pub mod server;
 pub mod service;
 pub mod state;
+pub mod storage;
 pub mod telemetry;
 
 pub use config::Config;

@@ -27,6 +27,7 @@ use utoipa_actix_web::AppExt;
         (name = "site", description = "The site: its description and its frontend's URL templates"),
         (name = "feeds", description = "RSS, Atom and JSON Feed of the newest articles, and the sitemap"),
         (name = "webhooks", description = "Signed HTTP callbacks on content changes, with retries, a circuit breaker per endpoint and a delivery log (admin)"),
+        (name = "media", description = "The media library: image uploads with their responsive variants, and local storage's objects"),
         (name = "health", description = "Liveness and readiness probes"),
     )
 )]
@@ -205,9 +206,13 @@ pub fn document_value() -> Value {
 }
 
 /// Request texts never contain U+0000: PostgreSQL cannot store it, so Folio refuses it on
-/// every backend (422). Said once here for every string a request body carries.
+/// every backend (422). Said once here for every string a request body carries (but files,
+/// whose bytes are anything).
 fn refuse_nul_in_requests(doc: &mut Value) {
     fn is_string(schema: &Value) -> bool {
+        if schema["format"] == "binary" {
+            return false;
+        }
         match &schema["type"] {
             Value::String(kind) => kind == "string",
             Value::Array(kinds) => kinds.iter().any(|k| k == "string"),

@@ -309,6 +309,7 @@ fn insert_articles(
                 body_markdown: &d.body_markdown,
                 body_html: &d.body_html,
                 feature_image: d.feature_image.as_deref(),
+                feature_image_id: None,
                 status: if d.published { "published" } else { "draft" },
                 published_at: d.published_at,
                 author_id: authors

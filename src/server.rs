@@ -80,6 +80,7 @@ impl Application {
         let url = DatabaseUrl::parse(&config.database_url).map_err(anyhow::Error::msg)?;
         bootstrap::check_config(&config)?;
         crate::metrics::recorder();
+        crate::storage::install_tls_provider();
         crate::db::slow_queries::enable(
             config.slow_query_ms.map(Duration::from_millis),
             config.slow_query_binds,
@@ -174,6 +175,7 @@ impl Application {
                 ),
                 verified_tokens: quick_cache::sync::Cache::new(10_000),
             }),
+            media: Arc::new(crate::service::media::MediaLibrary::new(&config)?),
             config,
         };
         let listener = TcpListener::bind(state.config.bind)?;
@@ -181,6 +183,7 @@ impl Application {
         let workers = state.config.workers;
         let shutdown_timeout = state.config.shutdown_timeout_secs;
         let cors_origins = state.config.cors_origins.clone();
+        let media_max_bytes = state.config.media_max_bytes;
         let state = Data::new(state);
         let mut server = HttpServer::new(move || {
             App::new()
@@ -190,6 +193,7 @@ impl Application {
                 .app_data(routes.clone())
                 .app_data(docs.clone())
                 .app_data(web::PayloadConfig::new(MAX_JSON_BYTES))
+                .app_data(api::media::form_config(media_max_bytes))
                 .app_data(web::PathConfig::default().error_handler(problem::path_error))
                 .configure(api::configure)
                 .into_app()

@@ -10,6 +10,7 @@ use crate::db::replicas::Replicas;
 use crate::db::{DbConn, Pool};
 use crate::error::AppError;
 use crate::limits::Limits;
+use crate::service::media::MediaLibrary;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -25,6 +26,7 @@ pub struct AppState {
     pub tokens: Arc<OnceLock<TokenKeys>>,
     pub passwords: PasswordWorker,
     pub limits: Arc<Limits>,
+    pub media: Arc<MediaLibrary>,
 }
 
 impl AppState {

@@ -145,7 +145,9 @@ impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
         let body = Bytes::from_request(req, payload);
         Box::pin(async move {
             if !json {
-                return Err(AppError::UnsupportedMediaType);
+                return Err(AppError::UnsupportedMediaType(
+                    "unsupported content type: send application/json",
+                ));
             }
             let bytes = body
                 .await

@@ -13,6 +13,7 @@ pub mod extract;
 pub mod feeds;
 pub mod fields;
 pub mod health;
+pub mod media;
 pub mod middleware;
 pub mod previews;
 pub mod problem;
@@ -46,6 +47,7 @@ pub fn configure(cfg: &mut ServiceConfig<'_>) {
     cfg.service(health::get_health)
         .service(health::get_readiness)
         .service(health::get_metrics)
+        .service(media::get_media_object)
         .service(
             scope::scope(API_PREFIX)
                 .service(articles::list_articles)
@@ -99,7 +101,12 @@ pub fn configure(cfg: &mut ServiceConfig<'_>) {
                 .service(webhooks::rotate_webhook_secret)
                 .service(webhooks::ping_webhook)
                 .service(webhooks::list_webhook_deliveries)
-                .service(webhooks::retry_webhook_delivery),
+                .service(webhooks::retry_webhook_delivery)
+                .service(media::upload_media)
+                .service(media::list_media)
+                .service(media::get_media)
+                .service(media::update_media)
+                .service(media::delete_media),
         );
 }
 

@@ -9,6 +9,7 @@ pub mod counters;
 mod fragments;
 pub mod health;
 pub mod login_limits;
+pub mod media;
 pub mod notify;
 mod pool;
 pub mod replicas;

@@ -36,6 +36,26 @@ diesel::table! {
         /// Names the full-text index reads (`db::search::refresh_names` keeps them).
         search_tags -> Text,
         search_author -> Text,
+        feature_image_id -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    media (id) {
+        id -> BigInt,
+        object_key -> Text,
+        url -> Text,
+        mime_type -> Text,
+        width -> Integer,
+        height -> Integer,
+        bytes -> BigInt,
+        variants -> Text,
+        alt -> Text,
+        caption -> Text,
+        uploader_id -> Nullable<BigInt>,
+        version -> Integer,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
     }
 }
 
@@ -201,6 +221,7 @@ diesel::joinable!(refresh_tokens -> users (user_id));
 diesel::joinable!(api_tokens -> users (user_id));
 diesel::joinable!(article_revisions -> articles (article_id));
 diesel::joinable!(webhook_deliveries -> webhooks (webhook_id));
+diesel::joinable!(media -> users (uploader_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     users,
@@ -212,6 +233,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     article_revisions,
     webhooks,
     webhook_deliveries,
+    media,
     article_counts,
     count_watermark,
     content_clock,

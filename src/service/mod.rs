@@ -7,6 +7,7 @@ pub mod authors;
 pub mod changes;
 pub mod feeds;
 pub mod markdown;
+pub mod media;
 pub mod pagination;
 pub mod policy;
 pub mod previews;

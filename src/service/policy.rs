@@ -25,18 +25,25 @@ pub enum Action {
     ManageSite,
     /// Register webhooks and read their deliveries (they carry drafts and secrets).
     ManageWebhooks,
+    /// Browse the media library.
+    ReadMedia,
+    UploadMedia,
+    /// Change or delete a media item (`own`: uploaded by the caller).
+    EditMedia,
 }
 
 impl Action {
     /// The scope a personal access token needs for it.
     pub fn scope(self) -> Scope {
         match self {
-            Action::ReadUnpublished => Scope::ContentRead,
+            Action::ReadUnpublished | Action::ReadMedia => Scope::ContentRead,
             Action::CreateDraft
             | Action::Publish
             | Action::EditDraft
             | Action::EditPublished
-            | Action::Reassign => Scope::ContentWrite,
+            | Action::Reassign
+            | Action::UploadMedia
+            | Action::EditMedia => Scope::ContentWrite,
             Action::CreateTagInline | Action::ManageTags => Scope::TagsWrite,
             Action::ManageUsers | Action::ManageSite | Action::ManageWebhooks => Scope::UsersAdmin,
         }
@@ -46,9 +53,10 @@ impl Action {
 /// Whether `role` may do `action`, on its own article if `own`.
 pub fn allows(role: Role, action: Action, own: bool) -> bool {
     match action {
-        Action::CreateDraft => true,
+        Action::CreateDraft | Action::ReadMedia => true,
+        Action::UploadMedia => role >= Role::Author,
         Action::ReadUnpublished | Action::EditDraft => own || role >= Role::Editor,
-        Action::Publish | Action::EditPublished => {
+        Action::Publish | Action::EditPublished | Action::EditMedia => {
             (own && role >= Role::Author) || role >= Role::Editor
         }
         Action::Reassign | Action::ManageTags => role >= Role::Editor,
@@ -89,7 +97,7 @@ mod tests {
     use crate::auth::Role::{Admin, Author, Contributor, Editor};
 
     /// design.md, "Roles": (action, own?, contributor, author, editor, admin).
-    const TABLE: [(Action, bool, [bool; 4]); 15] = [
+    const TABLE: [(Action, bool, [bool; 4]); 19] = [
         (ReadUnpublished, true, [true, true, true, true]),
         (ReadUnpublished, false, [false, false, true, true]),
         (CreateDraft, true, [true, true, true, true]),
@@ -105,6 +113,10 @@ mod tests {
         (ManageUsers, false, [false, false, false, true]),
         (ManageSite, false, [false, false, false, true]),
         (ManageWebhooks, false, [false, false, false, true]),
+        (ReadMedia, false, [true, true, true, true]),
+        (UploadMedia, true, [false, true, true, true]),
+        (EditMedia, true, [false, true, true, true]),
+        (EditMedia, false, [false, false, true, true]),
     ];
 
     #[test]

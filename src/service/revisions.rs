@@ -504,6 +504,8 @@ pub fn restore(
         excerpt: Some(Some(content.excerpt)),
         body_markdown: Some(content.body_markdown),
         feature_image: Some(content.feature_image),
+        // Revisions keep the plain URL only; the media library image stays as it is.
+        feature_image_id: None,
         status: Some(status),
         published_at: Some(published_at.map(|t| t.and_utc())),
         tags: Some(tags),

@@ -300,6 +300,8 @@ async fn head_answers_every_get_route_with_its_status_and_headers_and_no_body() 
                 .replace("/sitemaps/{number}", "/sitemaps/1")
                 .replace("/revisions/{version}", "/revisions/1")
                 .replace("/webhooks/{id}", "/webhooks/1")
+                .replace("/media/{id}", "/media/1")
+                .replace("/media/{key}", &format!("/media/{}.jpg", "0".repeat(64)))
                 .replace("/articles/{id}", &format!("/articles/{}", article["id"]))
                 .replace(
                     "/articles/slug/{slug}",

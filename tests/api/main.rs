@@ -21,6 +21,7 @@ mod helpers;
 mod http;
 mod http_caching;
 mod instances;
+mod media;
 mod migrations;
 mod openapi;
 mod previews;

@@ -14,6 +14,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::extract::QueryParams;
 use super::fields::{FieldSelection, parse_name};
+use super::media::FeatureImageResponse;
 use super::problem::Problem;
 use super::read_cache::{Cached, ReadCache};
 use super::{ListMeta, split_list};
@@ -87,6 +88,8 @@ pub enum ArticleListField {
     Title,
     Excerpt,
     FeatureImage,
+    FeatureImageId,
+    FeatureImageMedia,
     Status,
     PublishedAt,
     UpdatedAt,
@@ -106,6 +109,8 @@ pub enum ArticleField {
     Title,
     Excerpt,
     FeatureImage,
+    FeatureImageId,
+    FeatureImageMedia,
     Status,
     PublishedAt,
     UpdatedAt,
@@ -392,6 +397,10 @@ pub struct ArticleSummaryResponse {
     pub title: String,
     pub excerpt: String,
     pub feature_image: Option<String>,
+    /// The media library item shown as the feature image, if one is (`feature_image_media`).
+    pub feature_image_id: Option<i64>,
+    /// That item with its responsive variants: for `<img srcset>`.
+    pub feature_image_media: Option<FeatureImageResponse>,
     pub status: ArticleStatusResponse,
     /// Null for drafts.
     pub published_at: Option<DateTime<Utc>>,
@@ -410,6 +419,8 @@ impl From<ArticleSummary> for ArticleSummaryResponse {
             title: a.title,
             excerpt: a.excerpt,
             feature_image: a.feature_image,
+            feature_image_id: a.feature_image_media.as_ref().map(|m| m.row.id),
+            feature_image_media: a.feature_image_media.map(Into::into),
             status: a.status.into(),
             published_at: a.published_at,
             updated_at: a.updated_at,

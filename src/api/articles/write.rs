@@ -71,6 +71,9 @@ pub struct CreateArticleRequest {
     pub body_markdown: String,
     #[schema(max_length = 2000, pattern = r"^https?://\S*$")]
     pub feature_image: Option<String>,
+    /// A media library item to show as the feature image; the response then carries it with
+    /// its variants in `feature_image_media`.
+    pub feature_image_id: Option<i64>,
     pub status: Option<WriteStatus>,
     /// When the article went or goes live (RFC 3339).
     pub published_at: Option<DateTime<Utc>>,
@@ -101,6 +104,9 @@ pub struct UpdateArticleRequest {
     #[serde(default, deserialize_with = "nullable")]
     #[schema(max_length = 2000, pattern = r"^https?://\S*$")]
     pub feature_image: Option<Option<String>>,
+    /// `null` removes the media library image.
+    #[serde(default, deserialize_with = "nullable")]
+    pub feature_image_id: Option<Option<i64>>,
     pub status: Option<WriteStatus>,
     #[serde(default, deserialize_with = "nullable")]
     pub published_at: Option<Option<DateTime<Utc>>>,
@@ -195,6 +201,7 @@ pub async fn create_article(
         excerpt: r.excerpt,
         body_markdown: r.body_markdown,
         feature_image: r.feature_image,
+        feature_image_id: r.feature_image_id,
         status: r.status.map_or(RequestedStatus::Draft, Into::into),
         published_at: r.published_at,
         tags,
@@ -266,6 +273,7 @@ pub async fn update_article(
         excerpt: r.excerpt,
         body_markdown: r.body_markdown,
         feature_image: r.feature_image,
+        feature_image_id: r.feature_image_id,
         status: r.status.map(Into::into),
         published_at: r.published_at,
         tags,

@@ -18,6 +18,7 @@ use crate::db::articles::{self as rows, ArticleRow, ArticleSummaryRow};
 use crate::db::users::AuthorRow;
 use crate::db::{self, DbConn};
 use crate::error::AppError;
+use crate::service::media::MediaItem;
 use crate::service::policy::{self, Action};
 use crate::service::utc;
 
@@ -84,6 +85,8 @@ pub struct ArticleSummary {
     pub title: String,
     pub excerpt: String,
     pub feature_image: Option<String>,
+    /// The media item shown as the feature image, with its variants.
+    pub feature_image_media: Option<MediaItem>,
     pub status: ArticleStatus,
     pub published_at: Option<DateTime<Utc>>,
     pub updated_at: DateTime<Utc>,
@@ -153,6 +156,14 @@ fn summaries(
     } else {
         HashMap::new()
     };
+    let media_ids: Vec<i64> = rows
+        .iter()
+        .filter_map(|(r, _)| r.feature_image_id)
+        .collect();
+    let media: HashMap<i64, MediaItem> = crate::service::media::by_ids(conn, &media_ids)?
+        .into_iter()
+        .map(|item| (item.row.id, item))
+        .collect();
     for (article_id, tag) in tag_rows {
         let changed = tags_changed.entry(article_id).or_insert(tag.updated_at);
         *changed = (*changed).max(tag.updated_at);
@@ -166,8 +177,10 @@ fn summaries(
         .into_iter()
         .map(|(row, author)| {
             let published_at = row.published_at.map(utc);
+            let feature_image_media = row.feature_image_id.and_then(|id| media.get(&id).cloned());
             let last_modified = [
                 Some(row.updated_at),
+                feature_image_media.as_ref().map(|m| m.row.updated_at),
                 Some(author.updated_at),
                 tags_changed.get(&row.id).copied(),
                 row.published_at.filter(|at| *at <= now),
@@ -184,6 +197,7 @@ fn summaries(
                 title: row.title,
                 excerpt: row.excerpt,
                 feature_image: row.feature_image,
+                feature_image_media,
                 published_at,
                 updated_at: utc(row.updated_at),
                 reading_time: row.reading_time,
@@ -272,6 +286,7 @@ pub fn full_article(
         body_markdown,
         body_html,
         feature_image,
+        feature_image_id,
         status,
         published_at,
         author_id,
@@ -286,6 +301,7 @@ pub fn full_article(
         title,
         excerpt,
         feature_image,
+        feature_image_id,
         status,
         published_at,
         updated_at,

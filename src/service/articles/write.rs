@@ -28,6 +28,7 @@ pub struct ArticleInput {
     pub excerpt: Option<String>,
     pub body_markdown: String,
     pub feature_image: Option<String>,
+    pub feature_image_id: Option<i64>,
     pub status: RequestedStatus,
     pub published_at: Option<DateTime<Utc>>,
     pub tags: Vec<String>,
@@ -42,6 +43,7 @@ pub struct ArticlePatch {
     pub excerpt: Option<Option<String>>,
     pub body_markdown: Option<String>,
     pub feature_image: Option<Option<String>>,
+    pub feature_image_id: Option<Option<i64>>,
     pub status: Option<RequestedStatus>,
     pub published_at: Option<Option<DateTime<Utc>>>,
     pub tags: Option<Vec<String>>,
@@ -138,6 +140,7 @@ pub fn create(
         if status == "published" {
             policy::require(caller, Action::Publish, Some(author_id))?;
         }
+        crate::service::media::check_feature_image(conn, input.feature_image_id)?;
         let mut recorded = ChangeSet::default();
         let tag_ids = tags::resolve_for_article(conn, caller, &input.tags, &mut recorded)?;
         let template = NewArticle {
@@ -148,6 +151,7 @@ pub fn create(
             reading_time: rendered.reading_time,
             body_markdown: &input.body_markdown,
             feature_image: input.feature_image.as_deref(),
+            feature_image_id: input.feature_image_id,
             status,
             published_at,
             author_id,
@@ -335,6 +339,10 @@ pub fn update_restoring(
         }
         columns.body_markdown = patch.body_markdown.clone();
         columns.feature_image.clone_from(&patch.feature_image);
+        if let Some(media) = patch.feature_image_id {
+            crate::service::media::check_feature_image(conn, media)?;
+            columns.feature_image_id = Some(media);
+        }
         if author_id != current.author_id {
             columns.author_id = Some(author_id);
         }

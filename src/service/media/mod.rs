@@ -1,0 +1,377 @@
+//! The media library: who may upload, browse, change and delete images; uploads turned into
+//! stored objects off the HTTP workers, a bounded number at a time; objects removed when the
+//! last row that names them goes, and by `folio media gc` when a crash left them without one.
+//!
+//! An upload writes its objects first and its row second, so no row ever names a missing
+//! object. A deletion removes the row first and the objects after, if no other row shares
+//! them. The one interleaving left, an identical upload whose row lands between a deletion's
+//! check and its removal of the objects, is repaired by the upload writing any missing object
+//! again once its row is in.
+
+pub mod images;
+
+use std::collections::HashSet;
+
+use actix_web::web::Bytes;
+use serde::{Deserialize, Serialize};
+use tokio::sync::Semaphore;
+
+use super::policy::{self, Action};
+use crate::auth::Caller;
+use crate::config::Config;
+use crate::db::media::{self as rows, MediaChanges, MediaRow, NewMedia};
+use crate::db::{self, DbConn, Pool};
+use crate::error::AppError;
+use crate::storage::Storage;
+use images::Processed;
+
+/// One responsive variant, as kept in the row's `variants` column.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Variant {
+    pub width: u32,
+    pub height: u32,
+    pub key: String,
+    pub url: String,
+    pub mime_type: String,
+    pub bytes: u64,
+}
+
+#[derive(Debug, Clone)]
+pub struct Uploader {
+    pub id: i64,
+    pub name: String,
+    pub slug: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct MediaItem {
+    pub row: MediaRow,
+    pub variants: Vec<Variant>,
+    pub uploader: Option<Uploader>,
+}
+
+impl MediaItem {
+    fn of(row: MediaRow, uploader: rows::Uploader) -> Self {
+        Self {
+            variants: variants_of(&row),
+            uploader: uploader.map(|(id, name, slug)| Uploader { id, name, slug }),
+            row,
+        }
+    }
+}
+
+fn variants_of(row: &MediaRow) -> Vec<Variant> {
+    serde_json::from_str(&row.variants).unwrap_or_else(|e| {
+        tracing::error!(media = row.id, error = %e, "unreadable variants");
+        Vec::new()
+    })
+}
+
+/// What an uploader sends beside the image.
+#[derive(Debug, Clone)]
+pub struct Upload {
+    pub bytes: Bytes,
+    pub alt: String,
+    pub caption: String,
+}
+
+#[derive(Debug, Default)]
+pub struct MediaPatch {
+    pub alt: Option<String>,
+    pub caption: Option<String>,
+}
+
+/// The storage and the bounded room for image work.
+#[derive(Debug)]
+pub struct MediaLibrary {
+    pub storage: Storage,
+    /// Decoding and resizing take a core each; at most half of them go to uploads, so reads
+    /// keep the rest.
+    processing: Semaphore,
+    max_pixels: u64,
+}
+
+impl MediaLibrary {
+    pub fn new(config: &Config) -> anyhow::Result<Self> {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        Ok(Self {
+            storage: Storage::from_config(config)?,
+            processing: Semaphore::new((cores / 2).max(1)),
+            max_pixels: config.media_max_pixels,
+        })
+    }
+
+    /// The upload checked, cleaned and resized, on the blocking pool once a slot is free.
+    async fn prepare(&self, bytes: Bytes) -> Result<Processed, AppError> {
+        let _slot = self
+            .processing
+            .acquire()
+            .await
+            .map_err(|e| AppError::Internal(e.into()))?;
+        let max_pixels = self.max_pixels;
+        actix_web::rt::task::spawn_blocking(move || images::process(&bytes, max_pixels))
+            .await
+            .map_err(|e| AppError::Internal(anyhow::anyhow!("image processing stopped: {e}")))?
+    }
+
+    /// Writes the objects that are not stored yet (all of them, unless `only_missing`).
+    async fn store(&self, processed: &Processed, only_missing: bool) -> Result<(), AppError> {
+        for object in processed.objects() {
+            if only_missing && self.storage.exists(&object.key).await? {
+                continue;
+            }
+            self.storage.put(&object.key, object.bytes.clone()).await?;
+        }
+        Ok(())
+    }
+
+    /// Removes objects no row names any more. A failure is logged, not returned: the row is
+    /// gone already, and `folio media gc` removes what is left.
+    pub async fn remove(&self, keys: &[String]) {
+        for key in keys {
+            if let Err(e) = self.storage.delete(key).await {
+                tracing::warn!(key, error = %e, "media object left for `folio media gc`");
+            }
+        }
+    }
+}
+
+/// `Forbidden` unless the caller may upload: checked before the body is processed.
+pub fn may_upload(caller: &Caller) -> Result<(), AppError> {
+    policy::require(caller, Action::UploadMedia, None)
+}
+
+/// Stores an upload: objects first, then the row, then any object a concurrent deletion of
+/// the same bytes removed in between.
+pub async fn upload(
+    library: &MediaLibrary,
+    db: &Pool,
+    caller: Caller,
+    upload: Upload,
+) -> Result<MediaItem, AppError> {
+    may_upload(&caller)?;
+    let processed = library.prepare(upload.bytes.clone()).await?;
+    library.store(&processed, false).await?;
+    let row = processed.clone();
+    let storage = library.storage.clone();
+    let item = db
+        .write(move |conn| insert(conn, &caller, &storage, &row, &upload))
+        .await?;
+    library.store(&processed, true).await?;
+    Ok(item)
+}
+
+fn insert(
+    conn: &mut DbConn,
+    caller: &Caller,
+    storage: &Storage,
+    processed: &Processed,
+    upload: &Upload,
+) -> Result<MediaItem, AppError> {
+    let variants: Vec<Variant> = processed
+        .variants
+        .iter()
+        .map(|v| Variant {
+            width: v.width,
+            height: v.height,
+            key: v.key.clone(),
+            url: storage.url(&v.key),
+            mime_type: v.format.mime_type().to_owned(),
+            bytes: v.bytes.len() as u64,
+        })
+        .collect();
+    let variants = serde_json::to_string(&variants).map_err(|e| AppError::Internal(e.into()))?;
+    let original = &processed.original;
+    let url = storage.url(&original.key);
+    let now = db::now();
+    let id = db::write_transaction(conn, |conn| {
+        Ok(rows::insert(
+            conn,
+            &NewMedia {
+                object_key: &original.key,
+                url: &url,
+                mime_type: original.format.mime_type(),
+                width: dimension(original.width),
+                height: dimension(original.height),
+                bytes: original.bytes.len() as i64,
+                variants: &variants,
+                alt: &upload.alt,
+                caption: &upload.caption,
+                uploader_id: caller.user_id,
+                version: 1,
+                created_at: now,
+                updated_at: now,
+            },
+        )?)
+    })?;
+    found(conn, id)
+}
+
+/// Dimensions are bounded by the pixel limit long before they reach `i32::MAX`.
+fn dimension(pixels: u32) -> i32 {
+    i32::try_from(pixels).unwrap_or(i32::MAX)
+}
+
+fn found(conn: &mut DbConn, id: i64) -> Result<MediaItem, AppError> {
+    rows::find(conn, id)?
+        .map(|(row, uploader)| MediaItem::of(row, uploader))
+        .ok_or(AppError::NotFound("media"))
+}
+
+pub fn get(conn: &mut DbConn, caller: &Caller, id: i64) -> Result<MediaItem, AppError> {
+    policy::require(caller, Action::ReadMedia, None)?;
+    found(conn, id)
+}
+
+pub struct MediaPage {
+    pub items: Vec<MediaItem>,
+    /// The cursor of the next page, if there is one.
+    pub next_before: Option<i64>,
+}
+
+pub fn list(
+    conn: &mut DbConn,
+    caller: &Caller,
+    uploader: Option<i64>,
+    before: Option<i64>,
+    limit: i64,
+) -> Result<MediaPage, AppError> {
+    policy::require(caller, Action::ReadMedia, None)?;
+    let mut items: Vec<MediaItem> = rows::page(conn, uploader, before, limit + 1)?
+        .into_iter()
+        .map(|(row, uploader)| MediaItem::of(row, uploader))
+        .collect();
+    let more = super::trim_to_page(&mut items, limit);
+    let next_before = more.then(|| items.last().map(|item| item.row.id)).flatten();
+    Ok(MediaPage { items, next_before })
+}
+
+/// The row at `expected`, if the caller may change it.
+fn editable(
+    conn: &mut DbConn,
+    caller: &Caller,
+    id: i64,
+    expected: Option<i32>,
+) -> Result<MediaRow, AppError> {
+    let (row, _) = rows::find(conn, id)?.ok_or(AppError::NotFound("media"))?;
+    policy::require(caller, Action::EditMedia, row.uploader_id)?;
+    if expected != Some(row.version) {
+        return Err(AppError::PreconditionFailed);
+    }
+    Ok(row)
+}
+
+pub fn update(
+    conn: &mut DbConn,
+    caller: &Caller,
+    id: i64,
+    expected: Option<i32>,
+    patch: MediaPatch,
+) -> Result<MediaItem, AppError> {
+    db::write_transaction(conn, |conn| {
+        let row = editable(conn, caller, id, expected)?;
+        let changes = MediaChanges {
+            alt: patch.alt.clone(),
+            caption: patch.caption.clone(),
+            updated_at: Some(db::now()),
+        };
+        if !rows::update_if_version(conn, id, row.version, &changes)? {
+            return Err(AppError::PreconditionFailed);
+        }
+        found(conn, id)
+    })
+}
+
+/// Deletes a media item; refused while an article shows it, unless `force` (then those
+/// articles lose their feature image, as a change of each). Returns the object keys no row
+/// names any more, for the caller to remove once the transaction is in.
+pub fn delete(
+    conn: &mut DbConn,
+    caller: &Caller,
+    id: i64,
+    expected: Option<i32>,
+    force: bool,
+) -> Result<Vec<String>, AppError> {
+    db::write_transaction(conn, |conn| {
+        let row = editable(conn, caller, id, expected)?;
+        let users = rows::articles_using(conn, id)?;
+        if !users.is_empty() {
+            if !force {
+                let named: Vec<String> = users
+                    .iter()
+                    .map(|(id, slug)| format!("{slug} (article {id})"))
+                    .collect();
+                return Err(AppError::Conflict {
+                    message: format!(
+                        "it is the feature image of {}; delete with force=true to take it off",
+                        named.join(", ")
+                    ),
+                    field: None,
+                });
+            }
+            rows::clear_feature_image(conn, id, db::now())?;
+        }
+        if !rows::delete_if_version(conn, id, row.version)? {
+            return Err(AppError::PreconditionFailed);
+        }
+        if rows::sharing_key(conn, &row.object_key)? > 0 {
+            return Ok(Vec::new());
+        }
+        let mut orphaned = vec![row.object_key.clone()];
+        orphaned.extend(variants_of(&row).into_iter().map(|v| v.key));
+        Ok(orphaned)
+    })
+}
+
+/// Whether an article may name this media item as its feature image: it must exist.
+pub fn check_feature_image(conn: &mut DbConn, id: Option<i64>) -> Result<(), AppError> {
+    match id {
+        Some(id) if !rows::exists(conn, id)? => {
+            Err(AppError::Invalid(vec![crate::error::FieldError::new(
+                "feature_image_id",
+                "no media item has this id",
+            )]))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// The feature images of a page of articles, by id.
+pub fn by_ids(conn: &mut DbConn, ids: &[i64]) -> Result<Vec<MediaItem>, AppError> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    Ok(rows::by_ids(conn, ids)?
+        .into_iter()
+        .map(|row| MediaItem::of(row, None))
+        .collect())
+}
+
+/// Removes stored objects that no row names and that are older than `grace` (an upload
+/// writes its objects shortly before its row; rewriting an object renews its time). Only
+/// names shaped like Folio's keys are touched, so a shared bucket is safe. Returns how many.
+pub async fn collect_garbage(
+    storage: &Storage,
+    conn: &mut DbConn,
+    grace: std::time::Duration,
+) -> Result<usize, AppError> {
+    // Listed before the rows are read: an object whose row comes later is younger than this.
+    let stored = storage.list().await?;
+    let mut named = HashSet::new();
+    for (key, variants) in rows::all_keys(conn)? {
+        let variants: Vec<Variant> = serde_json::from_str(&variants).unwrap_or_default();
+        named.extend(variants.into_iter().map(|v| v.key));
+        named.insert(key);
+    }
+    let cutoff = chrono::Utc::now()
+        - chrono::Duration::from_std(grace).map_err(|e| AppError::Internal(e.into()))?;
+    let mut removed = 0;
+    for (key, written) in stored {
+        if images::is_key(&key) && !named.contains(&key) && written <= cutoff {
+            storage.delete(&key).await?;
+            tracing::info!(key, "removed an object no media item names");
+            removed += 1;
+        }
+    }
+    Ok(removed)
+}
