@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Browser test: Debian's headless Chromium, driven by playwright-core (pinned in
 # .ci/browser/package-lock.json; it downloads no browser), logs in through Swagger UI, authorizes,
-# creates an article with "Try it out" and reads it back anonymously (.ci/browser/swagger-ui.test.mjs).
+# creates an article with "Try it out" and reads it back anonymously, then uploads an image
+# through the form's file input (.ci/browser/swagger-ui.test.mjs).
 #
 #   .ci/browser.sh [path/to/folio]          (default: target/release/folio, built by the caller)
 #

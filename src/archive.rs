@@ -11,10 +11,13 @@
 //! 2. one `site`: the site settings (title, URL templates, …)
 //! 3. `user`s in id order, with their password hashes (so people keep their passwords)
 //! 4. `tag`s in id order
-//! 5. `article`s in id order, each with `tags`, the ids of its tags
-//! 6. `revision`s (each article's history) in (article, version) order, their `tags` as
+//! 5. `media` library items in id order (their rows: the stored images stay in their
+//!    directory or bucket, which the new database's Folio is pointed at); an archive from
+//!    before the media library has none
+//! 6. `article`s in id order, each with `tags`, the ids of its tags, and `feature_image_id`
+//! 7. `revision`s (each article's history) in (article, version) order, their `tags` as
 //!    they were (`[{"id", "name"}]`); an archive from before revisions has none
-//! 7. `{"type":"end","records":N}`, N being the number of lines between the first and this
+//! 8. `{"type":"end","records":N}`, N being the number of lines between the first and this
 //!    one, which tells a complete archive from a truncated one.
 //!
 //! Times are RFC 3339 in UTC. Ids, slugs, versions and timestamps are kept as they are.
@@ -42,7 +45,9 @@ use indicatif::{ProgressBar, ProgressStyle};
 use serde::{Deserialize, Serialize};
 
 use crate::auth::Role;
-use crate::db::archive::{self as rows, ArticleRecord, SiteRecord, TagRecord, UserRecord};
+use crate::db::archive::{
+    self as rows, ArticleRecord, MediaRecord, SiteRecord, TagRecord, UserRecord,
+};
 use crate::db::revisions::RevisionRow;
 use crate::db::{self, DatabaseUrl, DbConn};
 use crate::service::revisions::TagSnapshot;
@@ -64,6 +69,7 @@ enum Record {
     Site(SiteRecord),
     User(UserRecord),
     Tag(TagRecord),
+    Media(MediaRecord),
     Article(ArticleRecord),
     Revision(RevisionRow),
     End {
@@ -76,6 +82,7 @@ enum Record {
 pub struct Summary {
     pub users: u64,
     pub tags: u64,
+    pub media: u64,
     pub articles: u64,
     pub revisions: u64,
 }
@@ -84,8 +91,8 @@ impl std::fmt::Display for Summary {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "{} users, {} tags and {} articles with {} revisions",
-            self.users, self.tags, self.articles, self.revisions
+            "{} users, {} tags, {} images and {} articles with {} revisions",
+            self.users, self.tags, self.media, self.articles, self.revisions
         )
     }
 }
@@ -121,6 +128,10 @@ pub fn export(
             out.write(&Record::Tag(tag))?;
             summary.tags += 1;
         }
+        for item in rows::media(conn)? {
+            out.write(&Record::Media(item))?;
+            summary.media += 1;
+        }
         let mut after = 0;
         loop {
             let batch = rows::articles_after(conn, after, BATCH as i64)?;
@@ -142,7 +153,8 @@ pub fn export(
                 out.write(&Record::Revision(revision))?;
             }
         }
-        records += summary.users + summary.tags + summary.articles + summary.revisions;
+        records +=
+            summary.users + summary.tags + summary.media + summary.articles + summary.revisions;
         out.write(&Record::End { records })?;
         progress.finish_and_clear();
         Ok(summary)
@@ -203,6 +215,7 @@ pub fn import(url: &DatabaseUrl, path: &Path, show_progress: bool) -> anyhow::Re
 struct Loader {
     users: Vec<UserRecord>,
     tags: Vec<TagRecord>,
+    media: Vec<MediaRecord>,
     articles: Vec<ArticleRecord>,
     revisions: Vec<RevisionRow>,
     first_line: u64,
@@ -212,10 +225,13 @@ struct Loader {
 
 impl Loader {
     fn add(&mut self, conn: &mut DbConn, line: u64, record: Record) -> anyhow::Result<()> {
-        // Users go in before tags, tags before the articles that name them.
+        // Users go in before tags and media, those before the articles that name them.
         let kind_changes = match &record {
             Record::Tag(_) => !self.users.is_empty(),
-            Record::Article(_) => !self.users.is_empty() || !self.tags.is_empty(),
+            Record::Media(_) => !self.users.is_empty() || !self.tags.is_empty(),
+            Record::Article(_) => {
+                !self.users.is_empty() || !self.tags.is_empty() || !self.media.is_empty()
+            }
             Record::Revision(_) => !self.articles.is_empty(),
             _ => false,
         };
@@ -235,6 +251,7 @@ impl Loader {
                 self.tag_names.insert(tag.id, tag.name.clone());
                 self.tags.push(tag);
             }
+            Record::Media(item) => self.media.push(item),
             Record::Article(article) => self.articles.push(article),
             Record::Revision(revision) => self.revisions.push(revision),
             Record::FolioArchive { .. } | Record::End { .. } => {}
@@ -246,7 +263,11 @@ impl Loader {
     }
 
     fn pending(&self) -> usize {
-        self.users.len() + self.tags.len() + self.articles.len() + self.revisions.len()
+        self.users.len()
+            + self.tags.len()
+            + self.media.len()
+            + self.articles.len()
+            + self.revisions.len()
     }
 
     fn flush(&mut self, conn: &mut DbConn) -> anyhow::Result<()> {
@@ -262,6 +283,10 @@ impl Loader {
         if !self.tags.is_empty() {
             rows::insert_tags(conn, &self.tags).with_context(|| format!("{lines}: tags"))?;
             self.tags.clear();
+        }
+        if !self.media.is_empty() {
+            rows::insert_media(conn, &self.media).with_context(|| format!("{lines}: media"))?;
+            self.media.clear();
         }
         if !self.articles.is_empty() {
             // As `db::search::refresh_names` writes them: tag names sorted, space-separated.
@@ -438,6 +463,7 @@ struct Checks {
     user_slugs: HashSet<String>,
     tag_ids: HashSet<i64>,
     tag_slugs: HashSet<String>,
+    media_ids: HashSet<i64>,
     article_ids: HashSet<i64>,
     /// Hashes, not the slugs: a million slugs would cost a hundred megabytes. A collision
     /// (about one chance in 10^7 at a million articles) would refuse a valid archive, never
@@ -456,9 +482,10 @@ impl Checks {
             Record::Site(_) => 1,
             Record::User(_) => 2,
             Record::Tag(_) => 3,
-            Record::Article(_) => 4,
-            Record::Revision(_) => 5,
-            Record::End { .. } => 6,
+            Record::Media(_) => 4,
+            Record::Article(_) => 5,
+            Record::Revision(_) => 6,
+            Record::End { .. } => 7,
         };
         match record {
             Record::FolioArchive { version, .. } => {
@@ -477,7 +504,7 @@ impl Checks {
         }
         anyhow::ensure!(
             stage >= self.stage && !(stage == 1 && self.stage == 1),
-            "out of order: an archive holds the site, then users, tags, articles and revisions"
+            "out of order: an archive holds the site, then users, tags, media, articles and revisions"
         );
         self.stage = stage;
         match record {
@@ -511,6 +538,27 @@ impl Checks {
                 );
                 self.summary.tags += 1;
             }
+            Record::Media(item) => {
+                anyhow::ensure!(
+                    self.media_ids.insert(item.id),
+                    "media id {} repeats",
+                    item.id
+                );
+                if let Some(uploader) = item.uploader_id {
+                    anyhow::ensure!(
+                        self.user_ids.contains(&uploader),
+                        "media {} names uploader {uploader}, who is not in the archive",
+                        item.id
+                    );
+                }
+                anyhow::ensure!(
+                    serde_json::from_str::<Vec<crate::service::media::Variant>>(&item.variants)
+                        .is_ok(),
+                    "media {} has variants that are not [{{\"width\", \"height\", \"key\", \"url\", \"mime_type\", \"bytes\"}}]",
+                    item.id
+                );
+                self.summary.media += 1;
+            }
             Record::Article(record) => {
                 let article = &record.article;
                 anyhow::ensure!(
@@ -536,6 +584,13 @@ impl Checks {
                     article.id,
                     article.author_id
                 );
+                if let Some(image) = article.feature_image_id {
+                    anyhow::ensure!(
+                        self.media_ids.contains(&image),
+                        "article {} shows media {image}, which is not in the archive",
+                        article.id
+                    );
+                }
                 let mut tags = HashSet::new();
                 for tag in &record.tags {
                     anyhow::ensure!(

@@ -5,6 +5,7 @@ use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::time::Instant;
 
+use anyhow::Context;
 use clap::{Parser, Subcommand};
 
 use crate::config::Config;
@@ -193,9 +194,23 @@ pub fn run() -> anyhow::Result<()> {
         Command::Media(MediaCommand::Gc { grace_secs }) => {
             telemetry::init(&config.log, &config.log_format);
             let url = DatabaseUrl::parse(&config.database_url).map_err(anyhow::Error::msg)?;
-            crate::db::migrate(&url)?;
-            let storage = crate::storage::Storage::from_config(&config)?;
+            // Judged against the wrong database, every object would look unnamed: this one
+            // must exist already (no file is created, no migration run) and hold a site.
+            anyhow::ensure!(
+                url.backend != crate::db::Backend::Sqlite
+                    || std::path::Path::new(url.target()).exists(),
+                "no database at {}: point FOLIO_DATABASE_URL at the site's database",
+                url.display_name()
+            );
             let mut conn = crate::db::connect(&url)?;
+            let (users, _, _) = crate::db::archive::content_counts(&mut conn)
+                .with_context(|| format!("{} is not a Folio database", url.display_name()))?;
+            anyhow::ensure!(
+                users > 0,
+                "{} holds no users: is it the site's database?",
+                url.display_name()
+            );
+            let storage = crate::storage::Storage::from_config(&config)?;
             let removed =
                 actix_web::rt::System::new().block_on(crate::service::media::collect_garbage(
                     &storage,

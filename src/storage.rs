@@ -12,13 +12,19 @@ use futures_util::TryStreamExt;
 use object_store::aws::AmazonS3Builder;
 use object_store::local::LocalFileSystem;
 use object_store::path::Path;
-use object_store::{BackoffConfig, ClientOptions, ObjectStore, ObjectStoreExt, RetryConfig};
+use object_store::{
+    Attribute, Attributes, BackoffConfig, ClientOptions, ObjectStore, ObjectStoreExt, PutOptions,
+    RetryConfig,
+};
 
 use crate::config::Config;
 use crate::error::AppError;
 
 /// The path under which local storage is served.
 pub const LOCAL_ROUTE: &str = "/media";
+
+/// How long browsers and CDNs keep a stored object: for good, as its key is its content.
+pub const IMMUTABLE: &str = "public, max-age=31536000, immutable";
 
 const UNREACHABLE: &str = "the media storage cannot be reached; retry";
 
@@ -125,10 +131,18 @@ impl Storage {
     }
 
     /// Writes an object. Keys are content addresses: writing one that exists rewrites the same
-    /// bytes, so concurrent uploads of one image need no coordination.
-    pub async fn put(&self, key: &str, bytes: Bytes) -> Result<(), AppError> {
+    /// bytes, so concurrent uploads of one image need no coordination. A bucket serves it with
+    /// its type and for good; Folio's own serving of local files says so itself.
+    pub async fn put(&self, key: &str, bytes: Bytes, content_type: &str) -> Result<(), AppError> {
+        let mut options = PutOptions::default();
+        if self.local_dir.is_none() {
+            options.attributes = Attributes::from_iter([
+                (Attribute::ContentType, content_type.to_owned()),
+                (Attribute::CacheControl, IMMUTABLE.to_owned()),
+            ]);
+        }
         self.store
-            .put(&Path::from(key), bytes.into())
+            .put_opts(&Path::from(key), bytes.into(), options)
             .await
             .map(drop)
             .map_err(|e| unreachable(&e))

@@ -88,3 +88,36 @@ export async function loginAuthorizeAndCreate(page, { baseUrl, email, password, 
     }
     return { login, created };
 }
+
+/** Expands `POST path` (a multipart operation), presses "Try it out", chooses `file`
+ *  ({name, mimeType, buffer}) in its file input and presses "Execute". Returns
+ *  {status, body, text, curl} as `tryItOut` does. */
+export async function tryItOutUpload(page, path, file) {
+    const op = operation(page, 'post', path);
+    await op.waitFor({ timeout: TIMEOUT });
+    if (!(await op.evaluate((el) => el.classList.contains('is-open')))) {
+        await op.locator('.opblock-summary').first().click();
+    }
+    await op.locator('button.try-out__btn', { hasText: 'Try it out' }).click();
+    const input = op.locator('input[type="file"]');
+    await input.waitFor({ timeout: TIMEOUT });
+    await input.setInputFiles(file);
+    await op.locator('button.execute', { hasText: 'Execute' }).click();
+
+    const row = op.locator('.live-responses-table tbody tr.response').first();
+    await row.waitFor({ timeout: TIMEOUT });
+    const status = Number((await row.locator('.response-col_status').innerText()).trim());
+    const body = await row
+        .locator('.response-col_description .highlight-code pre')
+        .first()
+        .innerText()
+        .catch(() => '');
+    let json = null;
+    try {
+        json = JSON.parse(body);
+    } catch {
+        // left null: the caller reports the raw text
+    }
+    const curl = await op.locator('.curl-command').innerText().catch(() => '');
+    return { status, body: json, text: body, curl };
+}

@@ -23,9 +23,6 @@ use crate::error::AppError;
 use crate::service::media::{self, MediaItem, MediaPatch, Upload, Variant};
 use crate::state::AppState;
 
-/// How long browsers and CDNs keep a stored object: forever, as its key is its content.
-const IMMUTABLE: &str = "public, max-age=31536000, immutable";
-
 /// Room for the form's other parts and headers beside the image.
 const FORM_OVERHEAD_BYTES: usize = 64 * 1024;
 
@@ -156,7 +153,8 @@ pub struct UploadForm {
 }
 
 /// An image upload (`multipart/form-data`).
-#[derive(Debug, ToSchema)]
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 #[allow(
     dead_code,
     reason = "only its schema is used: the form is read as UploadForm"
@@ -173,8 +171,7 @@ pub struct UploadMediaRequest {
     caption: Option<String>,
 }
 
-/// Multipart trouble as problems: a body that is not multipart is a 415, one too large a
-/// 413, a form that does not parse a 400.
+/// The form's limits: the largest image and room for the rest.
 pub fn form_config(max_bytes: u64) -> MultipartFormConfig {
     let limit = usize::try_from(max_bytes)
         .unwrap_or(usize::MAX)
@@ -182,10 +179,18 @@ pub fn form_config(max_bytes: u64) -> MultipartFormConfig {
     MultipartFormConfig::default()
         .total_limit(limit)
         .memory_limit(limit)
-        .error_handler(|e, _| form_error(e).into())
 }
 
-fn form_error(e: MultipartError) -> AppError {
+/// Multipart trouble as problems: a body that is not multipart is a 415, one too large a
+/// 413, a form that does not parse a 400. (The extractor reports some of these before any
+/// configured error handler sees them, so they are mapped here, from its result.)
+fn form_error(e: &actix_web::Error) -> AppError {
+    let Some(e) = e.as_error::<MultipartError>() else {
+        return AppError::BadRequest {
+            message: format!("the form cannot be read: {e}"),
+            field: None,
+        };
+    };
     match e {
         MultipartError::Payload(actix_web::error::PayloadError::Overflow) => {
             AppError::PayloadTooLarge
@@ -197,7 +202,7 @@ fn form_error(e: MultipartError) -> AppError {
             "send multipart/form-data with the image in a part named file",
         ),
         MultipartError::UnknownField(name) | MultipartError::DuplicateField(name) => {
-            AppError::bad_param(&name, "is not a part of this form, or appears twice")
+            AppError::bad_param(name, "is not a part of this form, or appears twice")
         }
         other => AppError::BadRequest {
             message: format!("the form cannot be read: {other}"),
@@ -276,10 +281,11 @@ fn check_text(checks: &mut Checks, alt: Option<&str>, caption: Option<&str>) {
 pub async fn upload_media(
     state: Data<AppState>,
     caller: Caller,
-    form: MultipartForm<UploadForm>,
+    form: Result<MultipartForm<UploadForm>, actix_web::Error>,
 ) -> Result<HttpResponse, AppError> {
+    // Before the form's own errors: someone who may not upload learns nothing more.
     media::may_upload(&caller)?;
-    let form = form.into_inner();
+    let form = form.map_err(|e| form_error(&e))?.into_inner();
     let alt = form.alt.map(Text::into_inner).unwrap_or_default();
     let caption = form.caption.map(Text::into_inner).unwrap_or_default();
     let mut checks = Checks::default();
@@ -490,8 +496,9 @@ pub async fn get_media_object(
         .use_etag(true)
         .use_last_modified(true);
     let mut response = file.into_response(&req);
-    response
-        .headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static(IMMUTABLE));
+    response.headers_mut().insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static(crate::storage::IMMUTABLE),
+    );
     Ok(response)
 }

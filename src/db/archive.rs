@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use super::DbConn;
 use super::revisions::RevisionRow;
-use super::schema::{article_revisions, article_tags, articles, site, tags, users};
+use super::schema::{article_revisions, article_tags, articles, media, site, tags, users};
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable, Serialize, Deserialize)]
 #[diesel(table_name = users)]
@@ -64,8 +64,36 @@ pub struct ArticleRow {
     pub title: String,
     pub excerpt: String,
     pub feature_image: Option<String>,
+    /// Absent from archives made before the media library.
+    #[serde(default)]
+    pub feature_image_id: Option<i64>,
     pub body_markdown: String,
     pub body_html: String,
+}
+
+/// A media library item: its row only. The objects stay where they are stored; the new
+/// database's Folio uses the same directory or bucket.
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable, Serialize, Deserialize)]
+#[diesel(table_name = media)]
+#[serde(deny_unknown_fields)]
+pub struct MediaRecord {
+    pub id: i64,
+    pub object_key: String,
+    pub url: String,
+    pub mime_type: String,
+    pub width: i32,
+    pub height: i32,
+    pub bytes: i64,
+    /// JSON, as stored.
+    pub variants: String,
+    pub alt: String,
+    pub caption: String,
+    pub uploader_id: Option<i64>,
+    pub version: i32,
+    #[serde(with = "utc")]
+    pub created_at: NaiveDateTime,
+    #[serde(with = "utc")]
+    pub updated_at: NaiveDateTime,
 }
 
 /// An article with the ids of its tags, in id order.
@@ -127,6 +155,13 @@ pub fn tags(conn: &mut DbConn) -> QueryResult<Vec<TagRecord>> {
         .load(conn)
 }
 
+pub fn media(conn: &mut DbConn) -> QueryResult<Vec<MediaRecord>> {
+    media::table
+        .order(media::id)
+        .select(MediaRecord::as_select())
+        .load(conn)
+}
+
 pub fn article_count(conn: &mut DbConn) -> QueryResult<i64> {
     articles::table.count().get_result(conn)
 }
@@ -185,6 +220,14 @@ pub fn insert_users(conn: &mut DbConn, rows: &[UserRecord]) -> QueryResult<()> {
     match conn {
         DbConn::Postgres(c) => diesel::insert_into(users::table).values(rows).execute(c),
         DbConn::Sqlite(c) => diesel::insert_into(users::table).values(rows).execute(c),
+    }
+    .map(drop)
+}
+
+pub fn insert_media(conn: &mut DbConn, rows: &[MediaRecord]) -> QueryResult<()> {
+    match conn {
+        DbConn::Postgres(c) => diesel::insert_into(media::table).values(rows).execute(c),
+        DbConn::Sqlite(c) => diesel::insert_into(media::table).values(rows).execute(c),
     }
     .map(drop)
 }
@@ -328,7 +371,8 @@ pub fn reset_sequences(conn: &mut DbConn) -> QueryResult<()> {
         DbConn::Postgres(c) => c.batch_execute(
             "SELECT setval(pg_get_serial_sequence('users', 'id'), COALESCE(max(id), 1), max(id) IS NOT NULL) FROM users; \
              SELECT setval(pg_get_serial_sequence('tags', 'id'), COALESCE(max(id), 1), max(id) IS NOT NULL) FROM tags; \
-             SELECT setval(pg_get_serial_sequence('articles', 'id'), COALESCE(max(id), 1), max(id) IS NOT NULL) FROM articles;",
+             SELECT setval(pg_get_serial_sequence('articles', 'id'), COALESCE(max(id), 1), max(id) IS NOT NULL) FROM articles; \
+             SELECT setval(pg_get_serial_sequence('media', 'id'), COALESCE(max(id), 1), max(id) IS NOT NULL) FROM media;",
         ),
         DbConn::Sqlite(_) => Ok(()),
     }

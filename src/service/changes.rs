@@ -67,6 +67,11 @@ pub enum Change {
         id: i64,
         heir: i64,
     },
+    /// The media item these articles show as their feature image changed (its alt text or
+    /// caption) or was taken off them.
+    FeatureImageChanged {
+        articles: Vec<i64>,
+    },
 }
 
 /// The changes of one write transaction. The write collects them as it goes and hands them
@@ -128,6 +133,7 @@ fn count(conn: &mut DbConn, changes: &[Change]) -> Result<(), AppError> {
             | Change::TagUpdated { .. }
             | Change::AuthorUpdated { .. }
             | Change::ArticleEdited(_)
+            | Change::FeatureImageChanged { .. }
             | Change::SiteUpdated => {}
         }
     }
@@ -157,6 +163,7 @@ fn index_names(conn: &mut DbConn, changes: &[Change]) -> Result<(), AppError> {
             Change::Article { after: None, .. }
             | Change::ArticleEdited(_)
             | Change::TagCreated { .. }
+            | Change::FeatureImageChanged { .. }
             | Change::SiteUpdated => {}
         }
     }
@@ -222,6 +229,11 @@ fn webhook_events(changes: &[Change]) -> Vec<(EventType, Subject)> {
                     slug: slug.clone(),
                 },
             )),
+            Change::FeatureImageChanged { articles } => events.extend(
+                articles
+                    .iter()
+                    .map(|&id| (EventType::ArticleUpdated, Subject::Article(id))),
+            ),
             Change::ArticleEdited(_)
             | Change::AuthorUpdated { .. }
             | Change::AuthorDeleted { .. }

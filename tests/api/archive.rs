@@ -81,7 +81,8 @@ fn content_counts(db: &TestDb) -> (i64, i64, i64) {
 }
 
 /// A site with something of everything: seeded articles, a draft, a scheduled article, tags,
-/// a renamed site, and a person whose password we know.
+/// an image in the media library shown by an article, a renamed site, and a person whose
+/// password we know.
 async fn varied_site(backend: Backend) -> (TestApp, String, String) {
     let app = spawn_seeded(backend, 45).await;
     let admin = app.user(Role::Admin).await;
@@ -104,6 +105,15 @@ async fn varied_site(backend: Backend) -> (TestApp, String, String) {
         )
         .await;
     assert_eq!(edited.status, StatusCode::OK, "{:?}", edited.body);
+    let image = crate::media::upload_image(&app, &author.token, &crate::media::jpeg(800, 600, 3))
+        .await
+        .body;
+    app.create_article(
+        &author.token,
+        json!({"title": "Pictured", "body_markdown": "See above.", "status": "published",
+               "feature_image_id": image["id"], "tags": ["Desserts"]}),
+    )
+    .await;
     let soon = (chrono::Utc::now() + chrono::Duration::days(3)).to_rfc3339();
     app.create_article(
         &author.token,
@@ -168,6 +178,19 @@ async fn answers(app: &TestApp, token: &str) -> Vec<Value> {
             .body,
         );
     }
+    // The media library, which only signed-in callers see.
+    let library = app
+        .send(
+            Method::GET,
+            "/api/v1/media?limit=100",
+            Some(token),
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(library.status, StatusCode::OK, "{}", library.body);
+    assert_eq!(library.body["data"].as_array().unwrap().len(), 1);
+    seen.push(library.body);
     // The author's drafts with their histories.
     let drafts = app
         .send(
@@ -341,8 +364,9 @@ async fn a_broken_archive_or_a_full_target_is_refused_with_nothing_written() {
             &["import", "--check", archive.to_str().unwrap()],
         ));
         assert!(
-            checked
-                .contains("complete archive of 5 users, 12 tags and 12 articles with 0 revisions"),
+            checked.contains(
+                "complete archive of 5 users, 12 tags, 0 images and 12 articles with 0 revisions"
+            ),
             "{checked}"
         );
     })

@@ -283,7 +283,7 @@ async fn upload(app: &TestApp, token: Option<&str>, form: Form) -> Reply {
 }
 
 /// Uploads an image as `token`, asserting 201.
-async fn upload_image(app: &TestApp, token: &str, bytes: &[u8]) -> Reply {
+pub async fn upload_image(app: &TestApp, token: &str, bytes: &[u8]) -> Reply {
     let reply = upload(app, Some(token), image_form(bytes)).await;
     assert_eq!(reply.status, StatusCode::CREATED, "upload: {}", reply.body);
     reply
@@ -478,6 +478,14 @@ async fn assert_stored(app: &TestApp, media: &Value, expected: &Expected) -> Vec
     let url = media["url"].as_str().unwrap();
     assert!(url.ends_with(&format!("/{key}")), "{media}");
     let original = fetch_ok(app, url).await;
+    // Whether Folio or a bucket serves it: its type, and cached for good.
+    let served = fetch(app, url).await;
+    assert_eq!(header(&served, "content-type"), Some(mime), "{url}");
+    assert_eq!(
+        header(&served, "cache-control"),
+        Some("public, max-age=31536000, immutable"),
+        "{url}"
+    );
     assert_eq!(
         hex_sha256(&original),
         sha,
@@ -578,7 +586,7 @@ fn opaque(width: u32, height: u32, seed: u32) -> DynamicImage {
     }))
 }
 
-fn jpeg(width: u32, height: u32, seed: u32) -> Vec<u8> {
+pub fn jpeg(width: u32, height: u32, seed: u32) -> Vec<u8> {
     encode(&opaque(width, height, seed), ImageFormat::Jpeg)
 }
 
@@ -1454,6 +1462,25 @@ async fn gc_removes_objects_no_row_holds_once_past_the_grace_period_and_nothing_
             everything.sort();
             assert_eq!(store.keys().await, everything);
 
+            // Pointed at a database that is not the site's, it refuses rather than judging
+            // every object unnamed.
+            let elsewhere = std::env::temp_dir().join(format!("folio-{}.db", uuid::Uuid::new_v4()));
+            let refused = Command::new(env!("CARGO_BIN_EXE_folio"))
+                .env(
+                    "FOLIO_DATABASE_URL",
+                    format!("sqlite://{}", elsewhere.display()),
+                )
+                .envs(store.env())
+                .args(["--log", "warn", "media", "gc", "--grace-secs", "0"])
+                .output()
+                .expect("folio runs");
+            assert!(
+                !refused.status.success(),
+                "gc ran against a missing database"
+            );
+            assert!(!elsewhere.exists(), "gc created a database");
+            assert_eq!(store.keys().await, everything);
+
             // An upload may be between its writes right now: fresh objects are left alone.
             let said = media_gc(&app, &store, &[]);
             assert!(said.contains("removed 0 objects"), "{said}");
@@ -1470,6 +1497,50 @@ async fn gc_removes_objects_no_row_holds_once_past_the_grace_period_and_nothing_
             };
             assert_stored(&app, &real, &expected).await;
         }
+    })
+    .await;
+}
+
+#[actix_web::test]
+async fn a_body_that_is_not_a_form_is_a_415_problem_and_an_anonymous_one_a_401() {
+    on_each_backend(|backend| async move {
+        let (app, _store) = spawn_media_app(backend, &Storage::Local, |_| {}).await;
+        let author = app.user(Role::Author).await;
+        let json = app
+            .send(
+                Method::POST,
+                "/api/v1/media",
+                Some(&author.token),
+                Some(json!({"file": "cGhvdG8="})),
+                None,
+            )
+            .await;
+        assert_problem(&json, StatusCode::UNSUPPORTED_MEDIA_TYPE, "a JSON body");
+        for content_type in [None, Some("image/jpeg"), Some("multipart/form-data")] {
+            let mut request = app
+                .client
+                .post(app.url("/api/v1/media"))
+                .bearer_auth(&author.token)
+                .body(jpeg(64, 64, 1));
+            if let Some(content_type) = content_type {
+                request = request.header("content-type", content_type);
+            }
+            let raw = request.send().await.unwrap();
+            let status = raw.status();
+            assert!(
+                [StatusCode::UNSUPPORTED_MEDIA_TYPE, StatusCode::BAD_REQUEST].contains(&status),
+                "{content_type:?}: {status}"
+            );
+            assert_eq!(
+                raw.headers()
+                    .get("content-type")
+                    .and_then(|v| v.to_str().ok()),
+                Some("application/problem+json"),
+                "{content_type:?}"
+            );
+        }
+        let anonymous = upload(&app, None, image_form(&jpeg(64, 64, 1))).await;
+        assert_problem(&anonymous, StatusCode::UNAUTHORIZED, "no token");
     })
     .await;
 }

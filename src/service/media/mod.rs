@@ -11,6 +11,8 @@
 pub mod images;
 
 use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::Duration;
 
 use actix_web::web::Bytes;
 use serde::{Deserialize, Serialize};
@@ -22,6 +24,7 @@ use crate::config::Config;
 use crate::db::media::{self as rows, MediaChanges, MediaRow, NewMedia};
 use crate::db::{self, DbConn, Pool};
 use crate::error::AppError;
+use crate::service::changes::{Change, ChangeSet};
 use crate::storage::Storage;
 use images::Processed;
 
@@ -81,13 +84,17 @@ pub struct MediaPatch {
     pub caption: Option<String>,
 }
 
+/// How long an upload waits for room to be processed before it is told to retry (503).
+const PROCESSING_WAIT: Duration = Duration::from_secs(30);
+
 /// The storage and the bounded room for image work.
 #[derive(Debug)]
 pub struct MediaLibrary {
     pub storage: Storage,
     /// Decoding and resizing take a core each; at most half of them go to uploads, so reads
-    /// keep the rest.
-    processing: Semaphore,
+    /// keep the rest. A slot is held by the work itself, not by the request: a client that
+    /// gives up does not free it while its image is still being processed.
+    processing: Arc<Semaphore>,
     max_pixels: u64,
 }
 
@@ -96,22 +103,25 @@ impl MediaLibrary {
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
         Ok(Self {
             storage: Storage::from_config(config)?,
-            processing: Semaphore::new((cores / 2).max(1)),
+            processing: Arc::new(Semaphore::new((cores / 2).max(1))),
             max_pixels: config.media_max_pixels,
         })
     }
 
     /// The upload checked, cleaned and resized, on the blocking pool once a slot is free.
     async fn prepare(&self, bytes: Bytes) -> Result<Processed, AppError> {
-        let _slot = self
-            .processing
-            .acquire()
-            .await
-            .map_err(|e| AppError::Internal(e.into()))?;
+        let slot =
+            actix_web::rt::time::timeout(PROCESSING_WAIT, self.processing.clone().acquire_owned())
+                .await
+                .map_err(|_| AppError::unavailable("too many images are being processed; retry"))?
+                .map_err(|e| AppError::Internal(e.into()))?;
         let max_pixels = self.max_pixels;
-        actix_web::rt::task::spawn_blocking(move || images::process(&bytes, max_pixels))
-            .await
-            .map_err(|e| AppError::Internal(anyhow::anyhow!("image processing stopped: {e}")))?
+        actix_web::rt::task::spawn_blocking(move || {
+            let _slot = slot;
+            images::process(&bytes, max_pixels)
+        })
+        .await
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("image processing stopped: {e}")))?
     }
 
     /// Writes the objects that are not stored yet (all of them, unless `only_missing`).
@@ -120,7 +130,9 @@ impl MediaLibrary {
             if only_missing && self.storage.exists(&object.key).await? {
                 continue;
             }
-            self.storage.put(&object.key, object.bytes.clone()).await?;
+            self.storage
+                .put(&object.key, object.bytes.clone(), object.format.mime_type())
+                .await?;
         }
         Ok(())
     }
@@ -149,7 +161,6 @@ pub async fn upload(
     caller: Caller,
     upload: Upload,
 ) -> Result<MediaItem, AppError> {
-    may_upload(&caller)?;
     let processed = library.prepare(upload.bytes.clone()).await?;
     library.store(&processed, false).await?;
     let row = processed.clone();
@@ -157,7 +168,10 @@ pub async fn upload(
     let item = db
         .write(move |conn| insert(conn, &caller, &storage, &row, &upload))
         .await?;
-    library.store(&processed, true).await?;
+    // The row is in: a failure now is the storage's, and a retry would make a second row.
+    if let Err(e) = library.store(&processed, true).await {
+        tracing::error!(media = item.row.id, error = %e, "could not check the objects after the upload");
+    }
     Ok(item)
 }
 
@@ -278,6 +292,8 @@ pub fn update(
         if !rows::update_if_version(conn, id, row.version, &changes)? {
             return Err(AppError::PreconditionFailed);
         }
+        let showing = rows::articles_using(conn, id)?;
+        shown_differently(conn, showing)?;
         found(conn, id)
     })
 }
@@ -310,6 +326,7 @@ pub fn delete(
                 });
             }
             rows::clear_feature_image(conn, id, db::now())?;
+            shown_differently(conn, users)?;
         }
         if !rows::delete_if_version(conn, id, row.version)? {
             return Err(AppError::PreconditionFailed);
@@ -321,6 +338,19 @@ pub fn delete(
         orphaned.extend(variants_of(&row).into_iter().map(|v| v.key));
         Ok(orphaned)
     })
+}
+
+/// Tells the rest of the system that these articles show their feature image differently
+/// (its alt text or caption, or none now): caches everywhere, feeds' dates, webhooks.
+fn shown_differently(conn: &mut DbConn, articles: Vec<(i64, String)>) -> Result<(), AppError> {
+    if articles.is_empty() {
+        return Ok(());
+    }
+    let mut changes = ChangeSet::default();
+    changes.push(Change::FeatureImageChanged {
+        articles: articles.into_iter().map(|(id, _)| id).collect(),
+    });
+    changes.apply(conn)
 }
 
 /// Whether an article may name this media item as its feature image: it must exist.
@@ -347,6 +377,11 @@ pub fn by_ids(conn: &mut DbConn, ids: &[i64]) -> Result<Vec<MediaItem>, AppError
         .collect())
 }
 
+/// The SHA-256 a key leads with (the original's, for a variant).
+fn hash_of(key: &str) -> &str {
+    key.get(..64).unwrap_or(key)
+}
+
 /// Removes stored objects that no row names and that are older than `grace` (an upload
 /// writes its objects shortly before its row; rewriting an object renews its time). Only
 /// names shaped like Folio's keys are touched, so a shared bucket is safe. Returns how many.
@@ -357,17 +392,18 @@ pub async fn collect_garbage(
 ) -> Result<usize, AppError> {
     // Listed before the rows are read: an object whose row comes later is younger than this.
     let stored = storage.list().await?;
-    let mut named = HashSet::new();
-    for (key, variants) in rows::all_keys(conn)? {
-        let variants: Vec<Variant> = serde_json::from_str(&variants).unwrap_or_default();
-        named.extend(variants.into_iter().map(|v| v.key));
-        named.insert(key);
-    }
-    let cutoff = chrono::Utc::now()
-        - chrono::Duration::from_std(grace).map_err(|e| AppError::Internal(e.into()))?;
+    // By the original's hash, which its variants' keys lead with too.
+    let named: HashSet<String> = rows::all_keys(conn)?
+        .into_iter()
+        .map(|(key, _)| hash_of(&key).to_owned())
+        .collect();
+    let cutoff = chrono::Duration::from_std(grace)
+        .ok()
+        .and_then(|grace| chrono::Utc::now().checked_sub_signed(grace));
     let mut removed = 0;
     for (key, written) in stored {
-        if images::is_key(&key) && !named.contains(&key) && written <= cutoff {
+        let old_enough = cutoff.is_some_and(|cutoff| written <= cutoff);
+        if images::is_key(&key) && !named.contains(hash_of(&key)) && old_enough {
             storage.delete(&key).await?;
             tracing::info!(key, "removed an object no media item names");
             removed += 1;
