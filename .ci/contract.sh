@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Contract test: schemathesis drives a live release server (demo content, a known admin) over every
+# Contract test: schemathesis drives a live server (demo content, a known admin) over every
 # operation of the served OpenAPI document with all of its checks: server errors, undocumented
 # status codes, content types, response schemas and headers, positive/negative data, unsupported
 # methods, missing auth, and the stateful ones (use after free, resource availability).
@@ -58,7 +58,9 @@ HAS_LOGIN=$("$PY" -c 'import json,sys; print("/api/v1/auth/login" in json.load(o
 # - missing_required_header expects a request without a required header to be refused with 400,
 #   401, 403, 406, 415 or 422. This API's one required header is If-Match, whose absence is 428
 #   Precondition Required, the status RFC 6585 defines for exactly that case; 428 is added to the
-#   list. Every other check runs with schemathesis' defaults.
+#   list.
+#   Every other check runs with schemathesis' defaults; one kind of finding is set aside by the
+#   `filter_failure` hook below (an upload form's "negative" texts).
 CONFIG="$WORK/schemathesis.toml"
 cat >"$CONFIG" <<'EOF'
 [cache]
@@ -140,6 +142,9 @@ from datetime import datetime, timedelta, timezone
 
 import schemathesis
 import zlib
+# The wrapper schemathesis gives generated `format: binary` values (pinned version above): a file
+# put in as plain bytes would make it judge its own case schema-violating.
+from schemathesis.transport.serialization import Binary
 
 BASE = os.environ["FOLIO_CONTRACT_BASE_URL"]
 TOKEN = os.environ.get("FOLIO_CONTRACT_TOKEN")
@@ -294,7 +299,7 @@ def before_call(ctx, case, kwargs):
         body["feature_image_id"] = _media_id()
 
     if method == "POST" and path == "/api/v1/media" and body is not None and "file" in body:
-        body["file"] = IMAGE
+        body["file"] = Binary(IMAGE)
 
     if body is not None and path.startswith("/api/v1/articles"):
         status = _status_after(case, body)
@@ -324,6 +329,22 @@ def before_call(ctx, case, kwargs):
     if body is not None and path == "/api/v1/users/{id}" and str(case.path_parameters.get("id")) == str(ADMIN_ID):
         if isinstance(body.get("password"), str) and ADMIN_PASSWORD is not None:
             body["password"] = ADMIN_PASSWORD
+
+
+@schemathesis.hook
+def filter_failure(ctx, failure, case, response):
+    """An upload form's text parts carry no JSON type: a "negative" case that makes `alt` or
+    `caption` null or a number sends the text "null" or "1", a valid caption, and its acceptance
+    is no finding. Every other check of the upload stands; its refusals (what is not an image,
+    too large, too many pixels) are tested in tests/api/media.rs."""
+    return not (
+        failure.code == "ST201"
+        and case.method.upper() == "POST"
+        and case.path == "/api/v1/media"
+        and isinstance(case.body, dict)
+        and isinstance(case.body.get("file"), (bytes, str))
+        and response.status_code == 201
+    )
 EOF
 
 echo "contract: schemathesis $SCHEMATHESIS_VERSION, $OPERATIONS operations at $BASE, $AUTH_NOTE," \

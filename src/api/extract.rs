@@ -65,6 +65,14 @@ fn is_json(req: &HttpRequest) -> bool {
 
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
     refuse_nul(bytes)?;
+    // Every body Folio takes is an object; serde would also fill a struct from an array of its
+    // fields' values in order (`[null, null]`), which no client means.
+    if bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[') {
+        return Err(AppError::BadRequest {
+            message: "the body must be a JSON object".into(),
+            field: None,
+        });
+    }
     let mut deserializer = serde_json::Deserializer::from_slice(bytes);
     let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|err| {
         let path = err.path().to_string();

@@ -16,8 +16,9 @@ impl Checks {
 
     /// A trimmed text of `min..=max` characters.
     pub fn text(&mut self, field: &str, value: &str, min: usize, max: usize) {
-        let chars = value.trim().chars().count();
-        if chars < min {
+        // Blank space does not make a text long enough, and counts toward making it too long
+        // (the document's `maxLength` counts every character).
+        if value.trim().chars().count() < min {
             self.0.push(FieldError::new(
                 field,
                 if min == 1 {
@@ -26,7 +27,7 @@ impl Checks {
                     format!("must be at least {min} characters")
                 },
             ));
-        } else if chars > max {
+        } else if value.chars().count() > max {
             self.0.push(FieldError::new(
                 field,
                 format!("must be at most {max} characters"),

@@ -1502,7 +1502,7 @@ async fn gc_removes_objects_no_row_holds_once_past_the_grace_period_and_nothing_
 }
 
 #[actix_web::test]
-async fn a_body_that_is_not_a_form_is_a_415_problem_and_an_anonymous_one_a_401() {
+async fn bodies_that_are_not_what_an_endpoint_takes_are_problems_with_their_status() {
     on_each_backend(|backend| async move {
         let (app, _store) = spawn_media_app(backend, &Storage::Local, |_| {}).await;
         let author = app.user(Role::Author).await;
@@ -1541,6 +1541,24 @@ async fn a_body_that_is_not_a_form_is_a_415_problem_and_an_anonymous_one_a_401()
         }
         let anonymous = upload(&app, None, image_form(&jpeg(64, 64, 1))).await;
         assert_problem(&anonymous, StatusCode::UNAUTHORIZED, "no token");
+        let nul = upload(
+            &app,
+            Some(&author.token),
+            image_form(&jpeg(64, 64, 1)).text("alt", "before\0after"),
+        )
+        .await;
+        assert_problem(&nul, StatusCode::UNPROCESSABLE_ENTITY, "a NUL in alt");
+        assert!(names_field(&nul, "alt"), "{}", nul.body);
+        let array = app
+            .send(
+                Method::PATCH,
+                "/api/v1/media/1",
+                Some(&author.token),
+                Some(json!([null, null])),
+                Some("\"1\""),
+            )
+            .await;
+        assert_problem(&array, StatusCode::BAD_REQUEST, "an array for a body");
     })
     .await;
 }
