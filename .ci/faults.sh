@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Fault tests (.ci/faults.py) against the release binary: each starts and stops its own
-# throwaway PostgreSQL (initdb into a temporary folder, run as the postgres user on a free
-# port), never the shared server.
+# Fault tests (.ci/faults.py) against a server binary (in CI, the one its tests built): each
+# starts and stops its own throwaway PostgreSQL (initdb into a temporary folder, run as the
+# postgres user on a free port), never the shared server.
 #
 #   .ci/faults.sh [path/to/folio]          (default: target/release/folio, built by the caller)
 set -euo pipefail
