@@ -175,7 +175,6 @@ impl Application {
                 ),
                 verified_tokens: quick_cache::sync::Cache::new(10_000),
             }),
-            media: Arc::new(crate::service::media::MediaLibrary::new(&config)?),
             config,
         };
         let listener = TcpListener::bind(state.config.bind)?;
@@ -184,12 +183,15 @@ impl Application {
         let shutdown_timeout = state.config.shutdown_timeout_secs;
         let cors_origins = state.config.cors_origins.clone();
         let media_max_bytes = state.config.media_max_bytes;
+        // Beside the state rather than in it: the state holds what every handler shares.
+        let media = Data::new(crate::service::media::MediaLibrary::new(&state.config)?);
         let state = Data::new(state);
         let mut server = HttpServer::new(move || {
             App::new()
                 .into_utoipa_app()
                 .app_data(state.clone())
                 .app_data(read_cache.clone())
+                .app_data(media.clone())
                 .app_data(routes.clone())
                 .app_data(docs.clone())
                 .app_data(web::PayloadConfig::new(MAX_JSON_BYTES))

@@ -10,7 +10,6 @@ use crate::db::replicas::Replicas;
 use crate::db::{DbConn, Pool};
 use crate::error::AppError;
 use crate::limits::Limits;
-use crate::service::media::MediaLibrary;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -26,7 +25,6 @@ pub struct AppState {
     pub tokens: Arc<OnceLock<TokenKeys>>,
     pub passwords: PasswordWorker,
     pub limits: Arc<Limits>,
-    pub media: Arc<MediaLibrary>,
 }
 
 impl AppState {

@@ -20,7 +20,7 @@ use super::validate::Checks;
 use super::{API_PREFIX, CursorMeta, cursor_key, page_size, private_json, written};
 use crate::auth::Caller;
 use crate::error::AppError;
-use crate::service::media::{self, MediaItem, MediaPatch, Upload, Variant};
+use crate::service::media::{self, MediaItem, MediaLibrary, MediaPatch, Upload, Variant};
 use crate::state::AppState;
 
 /// Room for the form's other parts and headers beside the image.
@@ -288,6 +288,7 @@ fn check_text(checks: &mut Checks, alt: Option<&str>, caption: Option<&str>) {
 #[post("/media")]
 pub async fn upload_media(
     state: Data<AppState>,
+    library: Data<MediaLibrary>,
     caller: Caller,
     form: Result<MultipartForm<UploadForm>, actix_web::Error>,
 ) -> Result<HttpResponse, AppError> {
@@ -313,7 +314,7 @@ pub async fn upload_media(
         alt,
         caption,
     };
-    let item = media::upload(&state.media, &state.db, caller, upload).await?;
+    let item = media::upload(&library, &state.db, caller, upload).await?;
     let location = format!("{API_PREFIX}/media/{}", item.row.id);
     let version = item.row.version;
     written(
@@ -457,6 +458,7 @@ pub async fn update_media(
 #[delete("/media/{id}")]
 pub async fn delete_media(
     state: Data<AppState>,
+    library: Data<MediaLibrary>,
     caller: Caller,
     id: Path<i64>,
     params: QueryParams<DeleteMediaQuery>,
@@ -467,7 +469,7 @@ pub async fn delete_media(
     let orphaned = state
         .write(move |conn| media::delete(conn, &caller, id, if_match.0, force))
         .await?;
-    state.media.remove(&orphaned).await;
+    library.remove(&orphaned).await;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -488,12 +490,12 @@ pub async fn delete_media(
 #[get("/media/{key}")]
 pub async fn get_media_object(
     req: HttpRequest,
-    state: Data<AppState>,
+    library: Data<MediaLibrary>,
     key: Path<String>,
 ) -> Result<HttpResponse, AppError> {
     let key = key.into_inner();
     let file = media::images::is_key(&key)
-        .then(|| state.media.storage.local_file(&key))
+        .then(|| library.storage.local_file(&key))
         .flatten()
         .ok_or(AppError::NotFound("media object"))?;
     let file = actix_web::web::block(move || NamedFile::open(file))

@@ -18,7 +18,7 @@ use crate::db::articles::{self as rows, ArticleRow, ArticleSummaryRow};
 use crate::db::users::AuthorRow;
 use crate::db::{self, DbConn};
 use crate::error::AppError;
-use crate::service::media::MediaItem;
+use crate::service::media::item::MediaItem;
 use crate::service::policy::{self, Action};
 use crate::service::utc;
 
@@ -160,7 +160,7 @@ fn summaries(
         .iter()
         .filter_map(|(r, _)| r.feature_image_id)
         .collect();
-    let media: HashMap<i64, MediaItem> = crate::service::media::by_ids(conn, &media_ids)?
+    let media: HashMap<i64, MediaItem> = crate::service::media::item::by_ids(conn, &media_ids)?
         .into_iter()
         .map(|item| (item.row.id, item))
         .collect();

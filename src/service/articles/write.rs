@@ -140,7 +140,7 @@ pub fn create(
         if status == "published" {
             policy::require(caller, Action::Publish, Some(author_id))?;
         }
-        crate::service::media::check_feature_image(conn, input.feature_image_id)?;
+        crate::service::media::item::check_feature_image(conn, input.feature_image_id)?;
         let mut recorded = ChangeSet::default();
         let tag_ids = tags::resolve_for_article(conn, caller, &input.tags, &mut recorded)?;
         let template = NewArticle {
@@ -340,7 +340,7 @@ pub fn update_restoring(
         columns.body_markdown = patch.body_markdown.clone();
         columns.feature_image.clone_from(&patch.feature_image);
         if let Some(media) = patch.feature_image_id {
-            crate::service::media::check_feature_image(conn, media)?;
+            crate::service::media::item::check_feature_image(conn, media)?;
             columns.feature_image_id = Some(media);
         }
         if author_id != current.author_id {

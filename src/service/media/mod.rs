@@ -9,13 +9,13 @@
 //! again once its row is in.
 
 pub mod images;
+pub mod item;
 
 use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::web::Bytes;
-use serde::{Deserialize, Serialize};
 use tokio::sync::Semaphore;
 
 use super::policy::{self, Action};
@@ -27,48 +27,8 @@ use crate::error::AppError;
 use crate::service::changes::{Change, ChangeSet};
 use crate::storage::Storage;
 use images::Processed;
-
-/// One responsive variant, as kept in the row's `variants` column.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Variant {
-    pub width: u32,
-    pub height: u32,
-    pub key: String,
-    pub url: String,
-    pub mime_type: String,
-    pub bytes: u64,
-}
-
-#[derive(Debug, Clone)]
-pub struct Uploader {
-    pub id: i64,
-    pub name: String,
-    pub slug: String,
-}
-
-#[derive(Debug, Clone)]
-pub struct MediaItem {
-    pub row: MediaRow,
-    pub variants: Vec<Variant>,
-    pub uploader: Option<Uploader>,
-}
-
-impl MediaItem {
-    fn of(row: MediaRow, uploader: rows::Uploader) -> Self {
-        Self {
-            variants: variants_of(&row),
-            uploader: uploader.map(|(id, name, slug)| Uploader { id, name, slug }),
-            row,
-        }
-    }
-}
-
-fn variants_of(row: &MediaRow) -> Vec<Variant> {
-    serde_json::from_str(&row.variants).unwrap_or_else(|e| {
-        tracing::error!(media = row.id, error = %e, "unreadable variants");
-        Vec::new()
-    })
-}
+use item::variants_of;
+pub use item::{MediaItem, Uploader, Variant};
 
 /// What an uploader sends beside the image.
 #[derive(Debug, Clone)]
@@ -351,30 +311,6 @@ fn shown_differently(conn: &mut DbConn, articles: Vec<(i64, String)>) -> Result<
         articles: articles.into_iter().map(|(id, _)| id).collect(),
     });
     changes.apply(conn)
-}
-
-/// Whether an article may name this media item as its feature image: it must exist.
-pub fn check_feature_image(conn: &mut DbConn, id: Option<i64>) -> Result<(), AppError> {
-    match id {
-        Some(id) if !rows::exists(conn, id)? => {
-            Err(AppError::Invalid(vec![crate::error::FieldError::new(
-                "feature_image_id",
-                "no media item has this id",
-            )]))
-        }
-        _ => Ok(()),
-    }
-}
-
-/// The feature images of a page of articles, by id.
-pub fn by_ids(conn: &mut DbConn, ids: &[i64]) -> Result<Vec<MediaItem>, AppError> {
-    if ids.is_empty() {
-        return Ok(Vec::new());
-    }
-    Ok(rows::by_ids(conn, ids)?
-        .into_iter()
-        .map(|row| MediaItem::of(row, None))
-        .collect())
 }
 
 /// The SHA-256 a key leads with (the original's, for a variant).
