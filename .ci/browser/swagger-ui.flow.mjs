@@ -14,17 +14,28 @@ export function operation(page, method, path) {
 /** Expands an operation, presses "Try it out", puts `body` (JSON) in the request body and
  *  presses "Execute". Returns {status, body, curl} as Swagger UI shows them. */
 export async function tryItOut(page, method, path, body) {
+    const op = await tryOut(page, method, path);
+    const textarea = op.locator('textarea.body-param__text');
+    await textarea.waitFor({ timeout: TIMEOUT });
+    await textarea.fill(JSON.stringify(body, null, 2));
+    return execute(op);
+}
+
+/** Expands `method path` and presses its "Try it out"; returns the operation block. */
+async function tryOut(page, method, path) {
     const op = operation(page, method, path);
     await op.waitFor({ timeout: TIMEOUT });
     if (!(await op.evaluate((el) => el.classList.contains('is-open')))) {
         await op.locator('.opblock-summary').first().click();
     }
     await op.locator('button.try-out__btn', { hasText: 'Try it out' }).click();
-    const textarea = op.locator('textarea.body-param__text');
-    await textarea.waitFor({ timeout: TIMEOUT });
-    await textarea.fill(JSON.stringify(body, null, 2));
-    await op.locator('button.execute', { hasText: 'Execute' }).click();
+    return op;
+}
 
+/** Presses the operation's "Execute" and returns {status, body, text, curl} of the response
+ *  Swagger UI shows (body: the parsed JSON, or null). */
+async function execute(op) {
+    await op.locator('button.execute', { hasText: 'Execute' }).click();
     const row = op.locator('.live-responses-table tbody tr.response').first();
     await row.waitFor({ timeout: TIMEOUT });
     const status = Number((await row.locator('.response-col_status').innerText()).trim());
@@ -93,31 +104,9 @@ export async function loginAuthorizeAndCreate(page, { baseUrl, email, password, 
  *  ({name, mimeType, buffer}) in its file input and presses "Execute". Returns
  *  {status, body, text, curl} as `tryItOut` does. */
 export async function tryItOutUpload(page, path, file) {
-    const op = operation(page, 'post', path);
-    await op.waitFor({ timeout: TIMEOUT });
-    if (!(await op.evaluate((el) => el.classList.contains('is-open')))) {
-        await op.locator('.opblock-summary').first().click();
-    }
-    await op.locator('button.try-out__btn', { hasText: 'Try it out' }).click();
+    const op = await tryOut(page, 'post', path);
     const input = op.locator('input[type="file"]');
     await input.waitFor({ timeout: TIMEOUT });
     await input.setInputFiles(file);
-    await op.locator('button.execute', { hasText: 'Execute' }).click();
-
-    const row = op.locator('.live-responses-table tbody tr.response').first();
-    await row.waitFor({ timeout: TIMEOUT });
-    const status = Number((await row.locator('.response-col_status').innerText()).trim());
-    const body = await row
-        .locator('.response-col_description .highlight-code pre')
-        .first()
-        .innerText()
-        .catch(() => '');
-    let json = null;
-    try {
-        json = JSON.parse(body);
-    } catch {
-        // left null: the caller reports the raw text
-    }
-    const curl = await op.locator('.curl-command').innerText().catch(() => '');
-    return { status, body: json, text: body, curl };
+    return execute(op);
 }
