@@ -147,7 +147,7 @@ fn holds_markup(bytes: &[u8]) -> bool {
 
 /// Turns an upload into what is stored, or says why not: 415 for what is not an accepted
 /// image, 422 for one that does not decode or has more than `max_pixels` pixels.
-pub fn process(upload: &[u8], max_pixels: u64) -> Result<Processed, AppError> {
+pub fn process(upload: &Bytes, max_pixels: u64) -> Result<Processed, AppError> {
     let format = sniff(upload)?;
     if holds_markup(upload) {
         return Err(refused(
@@ -189,7 +189,7 @@ pub fn process(upload: &[u8], max_pixels: u64) -> Result<Processed, AppError> {
             encode(&image, format, colour_profile)?
         }
         Format::Jpeg => jpeg_without_metadata(upload)?,
-        Format::Png | Format::WebP => without_metadata(upload, format)?,
+        Format::Png | Format::WebP => without_metadata(upload.clone(), format)?,
     };
     let hash = format!("{:x}", Sha256::digest(&stored));
     let original = Encoded {
@@ -276,8 +276,7 @@ fn jpeg_without_metadata(jpeg: &[u8]) -> Result<Vec<u8>, AppError> {
 }
 
 /// A PNG or WebP without EXIF, XMP or text chunks; the pixels untouched.
-fn without_metadata(upload: &[u8], format: Format) -> Result<Vec<u8>, AppError> {
-    let bytes = Bytes::copy_from_slice(upload);
+fn without_metadata(bytes: Bytes, format: Format) -> Result<Vec<u8>, AppError> {
     let unreadable = |e: img_parts::Error| invalid(format!("the image cannot be read: {e}"));
     let cleaned = if format == Format::Png {
         let mut png = img_parts::png::Png::from_bytes(bytes).map_err(unreadable)?;
