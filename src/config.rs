@@ -6,6 +6,8 @@ use std::time::Duration;
 
 use clap::Args;
 
+use crate::auth::Role;
+
 #[derive(Debug, Clone, Args)]
 pub struct Config {
     /// Where the content lives: sqlite://path/to/file.db or postgres://user@host/db.
@@ -25,7 +27,7 @@ pub struct Config {
         default_value = "",
         hide_env_values = true
     )]
-    pub database_replica_urls: ReplicaUrls,
+    pub database_replica_urls: CommaList,
 
     /// Milliseconds a replica may lag behind the primary and still take reads.
     #[arg(
@@ -55,6 +57,19 @@ pub struct Config {
     /// through a proxy that terminates TLS).
     #[arg(long, global = true, env = "FOLIO_HSTS", default_value_t = false)]
     pub hsts: bool,
+
+    /// Accept email and password sign-ins (`false`: single sign-on only).
+    #[arg(
+        long,
+        global = true,
+        env = "FOLIO_PASSWORD_LOGIN",
+        default_value_t = true,
+        action = clap::ArgAction::Set
+    )]
+    pub password_login: bool,
+
+    #[command(flatten)]
+    pub oidc: OidcConfig,
 
     /// Address and port to listen on.
     #[arg(
@@ -486,11 +501,13 @@ impl Config {
     pub fn for_tests(database_url: &str) -> Self {
         Self {
             database_url: database_url.to_owned(),
-            database_replica_urls: ReplicaUrls::default(),
+            database_replica_urls: CommaList::default(),
             replica_max_lag_ms: 1000,
             slow_query_ms: None,
             slow_query_binds: false,
             hsts: false,
+            password_login: true,
+            oidc: OidcConfig::default(),
             bind: SocketAddr::from(([127, 0, 0, 1], 0)),
             workers: Some(1),
             db_pool_size: 4,
@@ -564,11 +581,133 @@ impl Config {
     }
 }
 
-/// Read replicas' URLs (PostgreSQL only; checked when the server starts).
-#[derive(Debug, Clone, Default)]
-pub struct ReplicaUrls(pub Vec<String>);
+/// Single sign-on through an OpenID Connect provider: on when an issuer is set.
+#[derive(Debug, Clone, Args)]
+pub struct OidcConfig {
+    /// The provider's issuer URL (discovery at `{issuer}/.well-known/openid-configuration`).
+    #[arg(long = "oidc-issuer", global = true, env = "FOLIO_OIDC_ISSUER")]
+    pub issuer: Option<String>,
 
-impl std::str::FromStr for ReplicaUrls {
+    /// Folio's client id at the provider.
+    #[arg(long = "oidc-client-id", global = true, env = "FOLIO_OIDC_CLIENT_ID")]
+    pub client_id: Option<String>,
+
+    /// Folio's client secret (unset for a public client, which PKCE protects).
+    #[arg(
+        long = "oidc-client-secret",
+        global = true,
+        env = "FOLIO_OIDC_CLIENT_SECRET",
+        hide_env_values = true
+    )]
+    pub client_secret: Option<Secret>,
+
+    /// The audience a provider's token must name to be accepted as a bearer (default: the
+    /// client id).
+    #[arg(long = "oidc-audience", global = true, env = "FOLIO_OIDC_AUDIENCE")]
+    pub audience: Option<String>,
+
+    /// The claim that carries the user's groups or roles (a string or a list of strings).
+    #[arg(
+        long = "oidc-role-claim",
+        global = true,
+        env = "FOLIO_OIDC_ROLE_CLAIM",
+        default_value = "groups"
+    )]
+    pub role_claim: String,
+
+    /// Claim values and the roles they give (`folio-admins:admin,writers:author`); a user with
+    /// several gets the highest.
+    #[arg(
+        long = "oidc-role-map",
+        global = true,
+        env = "FOLIO_OIDC_ROLE_MAP",
+        default_value = ""
+    )]
+    pub role_map: RoleMap,
+
+    /// The role of users whose claim maps to none; unset: such users are refused.
+    #[arg(long = "oidc-default-role", global = true, env = "FOLIO_OIDC_DEFAULT_ROLE", value_parser = parse_role)]
+    pub default_role: Option<Role>,
+
+    /// Where a sign-in may send its tokens (comma-separated, exact match).
+    #[arg(
+        long = "oidc-redirect-uris",
+        global = true,
+        env = "FOLIO_OIDC_REDIRECT_URIS",
+        default_value = ""
+    )]
+    pub redirect_uris: CommaList,
+
+    /// Scopes asked of the provider.
+    #[arg(
+        long = "oidc-scopes",
+        global = true,
+        env = "FOLIO_OIDC_SCOPES",
+        default_value = "openid email profile"
+    )]
+    pub scopes: String,
+
+    /// Folio's callback URL as registered at the provider (default: this server's public
+    /// origin + `/api/v1/auth/oidc/callback`).
+    #[arg(
+        long = "oidc-callback-url",
+        global = true,
+        env = "FOLIO_OIDC_CALLBACK_URL"
+    )]
+    pub callback_url: Option<String>,
+}
+
+/// Off, with the command line's defaults for the rest.
+impl Default for OidcConfig {
+    fn default() -> Self {
+        Self {
+            issuer: None,
+            client_id: None,
+            client_secret: None,
+            audience: None,
+            role_claim: "groups".into(),
+            role_map: RoleMap::default(),
+            default_role: None,
+            redirect_uris: CommaList::default(),
+            scopes: "openid email profile".into(),
+            callback_url: None,
+        }
+    }
+}
+
+fn parse_role(text: &str) -> Result<Role, String> {
+    Role::parse(text.trim()).ok_or_else(|| format!("unknown role {text:?}"))
+}
+
+/// Claim values and the roles they give.
+#[derive(Debug, Clone, Default)]
+pub struct RoleMap(pub Vec<(String, Role)>);
+
+impl std::str::FromStr for RoleMap {
+    type Err = String;
+
+    /// `value:role, value:role`; a value may itself hold colons (`urn:x:admins:admin`), so
+    /// the role is what follows the last one.
+    fn from_str(s: &str) -> Result<Self, String> {
+        s.split(',')
+            .map(str::trim)
+            .filter(|pair| !pair.is_empty())
+            .map(|pair| {
+                let (value, role) = pair
+                    .rsplit_once(':')
+                    .ok_or_else(|| format!("{pair:?} is not value:role"))?;
+                Ok((value.trim().to_owned(), parse_role(role)?))
+            })
+            .collect::<Result<_, String>>()
+            .map(Self)
+    }
+}
+
+/// A comma-separated setting (`a, b,c`), blanks dropped: replica URLs, redirect URIs.
+#[derive(Debug, Clone, Default)]
+pub struct CommaList(pub Vec<String>);
+
+impl std::str::FromStr for CommaList {
     type Err = String;
 
     fn from_str(s: &str) -> Result<Self, String> {
@@ -709,5 +848,37 @@ mod tests {
         ] {
             assert!(bad.parse::<CorsOrigins>().is_err(), "{bad} was accepted");
         }
+    }
+
+    #[test]
+    fn a_role_map_pairs_claim_values_with_roles() {
+        let map: RoleMap = " folio-admins:admin, urn:corp:writers:author ,"
+            .parse()
+            .unwrap();
+        assert_eq!(
+            map.0,
+            vec![
+                ("folio-admins".to_owned(), Role::Admin),
+                ("urn:corp:writers".to_owned(), Role::Author),
+            ]
+        );
+        assert!("writers".parse::<RoleMap>().is_err());
+        assert!("writers:superuser".parse::<RoleMap>().is_err());
+        assert!("".parse::<RoleMap>().unwrap().0.is_empty());
+    }
+
+    #[test]
+    fn single_sign_on_defaults_match_the_command_line() {
+        use clap::Parser;
+        #[derive(Parser)]
+        struct Cli {
+            #[command(flatten)]
+            oidc: OidcConfig,
+        }
+        let parsed = Cli::parse_from(["folio"]).oidc;
+        let default = OidcConfig::default();
+        assert_eq!(parsed.role_claim, default.role_claim);
+        assert_eq!(parsed.scopes, default.scopes);
+        assert!(parsed.issuer.is_none() && parsed.redirect_uris.0.is_empty());
     }
 }

@@ -37,6 +37,10 @@ pub enum AppError {
     Unauthenticated,
     #[error("not allowed")]
     Forbidden,
+    /// 403 with the reason, where "not allowed" would leave the client guessing (a sign-in
+    /// the identity provider's claims do not allow, password sign-in turned off).
+    #[error("{0}")]
+    Refused(&'static str),
     /// 403: the role allows it, the personal access token's scopes do not.
     #[error("this token lacks the scope {0}")]
     MissingScope(&'static str),

@@ -205,6 +205,44 @@ pub fn document_value() -> Value {
     json
 }
 
+/// The document as this server serves it: with single sign-on configured, the provider is
+/// an `openIdConnect` scheme that every operation taking a bearer also takes, so Swagger UI's
+/// Authorize offers the provider's sign-in (a code flow with PKCE) beside the bearer field.
+pub fn served_document(issuer: Option<&str>) -> Value {
+    let mut json = document_value();
+    let Some(issuer) = issuer else {
+        return json;
+    };
+    if let Some(schemes) = json
+        .pointer_mut("/components/securitySchemes")
+        .and_then(Value::as_object_mut)
+    {
+        schemes.insert(
+            "oidc".into(),
+            json!({
+                "type": "openIdConnect",
+                "openIdConnectUrl": format!("{}/.well-known/openid-configuration", issuer.trim_end_matches('/')),
+                "description": "Sign in at the identity provider: its token is accepted as a bearer",
+            }),
+        );
+    }
+    let operations = json
+        .pointer_mut("/paths")
+        .and_then(Value::as_object_mut)
+        .into_iter()
+        .flat_map(|paths| paths.values_mut())
+        .filter_map(Value::as_object_mut)
+        .flat_map(|item| item.values_mut());
+    for operation in operations {
+        if let Some(security) = operation.get_mut("security").and_then(Value::as_array_mut)
+            && security.iter().any(|s| s.get("bearer").is_some())
+        {
+            security.push(json!({"oidc": ["openid"]}));
+        }
+    }
+    json
+}
+
 /// Request texts never contain U+0000: PostgreSQL cannot store it, so Folio refuses it on
 /// every backend (422). Said once here for every string a request body carries (but files,
 /// whose bytes are anything).

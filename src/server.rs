@@ -9,7 +9,6 @@ use actix_web::middleware::from_fn;
 use actix_web::web::{self, Data};
 use actix_web::{App, HttpServer};
 use utoipa_actix_web::AppExt;
-use utoipa_swagger_ui::SwaggerUi;
 
 use crate::api::docs::{self, DocsCache};
 use crate::api::read_cache::ReadCache;
@@ -17,6 +16,7 @@ use crate::api::{
     self, RouteTable, cors, encoding, middleware::request_context, problem, rate_limit,
     security_headers,
 };
+use crate::auth::oidc::Provider;
 use crate::auth::password::PasswordWorker;
 use crate::bootstrap;
 use crate::cache::{Generation, TtlCache};
@@ -141,7 +141,8 @@ impl Application {
         let cache_listener =
             crate::jobs::CacheListener::start(&url, generation.clone(), replica_settle)?;
         let doc = crate::openapi::document();
-        let served_doc = crate::openapi::document_value();
+        let served_doc = crate::openapi::served_document(config.oidc.issuer.as_deref());
+        let swagger_ui = docs::swagger_ui(served_doc, &config.oidc);
         let read_cache = Data::new(ReadCache::new(
             TtlCache::new(
                 config.read_cache_entries,
@@ -163,6 +164,7 @@ impl Application {
             generation,
             tokens,
             passwords: PasswordWorker::for_this_machine(),
+            oidc: Provider::from_config(&config.oidc)?.map(Arc::new),
             limits: Arc::new(Limits {
                 login: LoginLimiter::new(
                     config.login_limit_per_address,
@@ -199,11 +201,7 @@ impl Application {
                 .app_data(web::PathConfig::default().error_handler(problem::path_error))
                 .configure(api::configure)
                 .into_app()
-                .service(
-                    SwaggerUi::new("/swagger-ui/{_:.*}")
-                        .external_url_unchecked("/api-docs/openapi.json", served_doc.clone())
-                        .config(utoipa_swagger_ui::Config::default().validator_url("none")),
-                )
+                .service(swagger_ui.clone())
                 .service(web::redirect("/swagger-ui", "/swagger-ui/"))
                 .default_service(web::to(api::fallback))
                 // Outermost last: the request context sees everything, encoding sees every

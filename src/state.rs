@@ -2,6 +2,7 @@
 
 use std::sync::{Arc, OnceLock};
 
+use crate::auth::oidc::Provider;
 use crate::auth::password::PasswordWorker;
 use crate::auth::token::TokenKeys;
 use crate::cache::{CountCache, Generation};
@@ -24,6 +25,8 @@ pub struct AppState {
     /// database is ready).
     pub tokens: Arc<OnceLock<TokenKeys>>,
     pub passwords: PasswordWorker,
+    /// The identity provider, when single sign-on is configured.
+    pub oidc: Option<Arc<Provider>>,
     pub limits: Arc<Limits>,
 }
 

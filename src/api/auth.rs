@@ -74,6 +74,7 @@ fn no_store(body: SessionResponse) -> HttpResponse {
         (status = 200, description = "Signed in", body = SessionResponse),
         (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Wrong email or password", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Password sign-in is turned off (`FOLIO_PASSWORD_LOGIN=false`)", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Missing or mistyped fields", body = Problem, content_type = "application/problem+json"),
@@ -87,6 +88,11 @@ pub async fn login(
     state: Data<AppState>,
     body: JsonBody<LoginRequest>,
 ) -> Result<HttpResponse, AppError> {
+    if !state.config.password_login {
+        return Err(AppError::Refused(
+            "password sign-in is turned off here; sign in through single sign-on",
+        ));
+    }
     let LoginRequest { email, password } = body.0;
     let email = email.trim().to_lowercase();
     let address = super::client::client_address(&req, &state.config.trusted_proxies);

@@ -7,7 +7,7 @@ use std::net::{IpAddr, SocketAddr};
 use actix_web::HttpRequest;
 use actix_web::http::header::{self, HeaderMap};
 
-use crate::auth::extract::bearer_token;
+use crate::api::caller::bearer_token;
 use crate::config::TrustedProxies;
 use crate::limits::RateKey;
 use crate::state::AppState;

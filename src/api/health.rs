@@ -117,7 +117,7 @@ pub async fn get_metrics(
     let config = &state.config;
     match &config.metrics_token {
         Some(token) => {
-            let presented = crate::auth::extract::bearer_token(&req)
+            let presented = crate::api::caller::bearer_token(&req)
                 .and_then(Result::ok)
                 .unwrap_or_default();
             // Compared in constant time, as a password would be.

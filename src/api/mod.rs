@@ -5,6 +5,7 @@ pub mod api_tokens;
 pub mod articles;
 pub mod auth;
 pub mod authors;
+pub mod caller;
 pub mod client;
 pub mod cors;
 pub mod docs;
@@ -22,6 +23,7 @@ pub mod read_cache;
 pub mod security_headers;
 pub mod site;
 pub mod sitemap;
+pub mod sso;
 pub mod tags;
 pub mod users;
 pub mod validate;
@@ -72,6 +74,8 @@ pub fn configure(cfg: &mut ServiceConfig<'_>) {
                 .service(auth::login)
                 .service(auth::refresh_session)
                 .service(auth::logout)
+                .service(sso::start_single_sign_on)
+                .service(sso::finish_single_sign_on)
                 .service(users::list_users)
                 .service(users::create_user)
                 .service(users::get_user)

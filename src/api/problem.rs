@@ -41,9 +41,10 @@ impl ResponseError for AppError {
             Self::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::BadRequest { .. } => StatusCode::BAD_REQUEST,
             Self::Unauthenticated => StatusCode::UNAUTHORIZED,
-            Self::Forbidden | Self::MissingScope(_) | Self::CrossOriginRefused(_) => {
-                StatusCode::FORBIDDEN
-            }
+            Self::Forbidden
+            | Self::Refused(_)
+            | Self::MissingScope(_)
+            | Self::CrossOriginRefused(_) => StatusCode::FORBIDDEN,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             Self::Conflict { .. } => StatusCode::CONFLICT,

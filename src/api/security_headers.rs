@@ -18,6 +18,22 @@ const SWAGGER_UI_POLICY: HeaderValue = HeaderValue::from_static(
     "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; \
      frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
 );
+/// With single sign-on, Swagger UI also fetches the provider's discovery document and calls its
+/// token endpoint.
+fn swagger_ui_policy(issuer: Option<&str>) -> HeaderValue {
+    let provider = issuer
+        .and_then(|issuer| url::Url::parse(issuer).ok())
+        .map(|issuer| issuer.origin().ascii_serialization());
+    match provider {
+        Some(origin) => HeaderValue::from_str(&format!(
+            "{}; connect-src 'self' {origin}",
+            SWAGGER_UI_POLICY.to_str().unwrap_or_default()
+        ))
+        .unwrap_or(SWAGGER_UI_POLICY),
+        None => SWAGGER_UI_POLICY,
+    }
+}
+
 /// Two years, subdomains included: the value hstspreload.org asks for.
 const HSTS: HeaderValue = HeaderValue::from_static("max-age=63072000; includeSubDomains");
 
@@ -25,10 +41,12 @@ pub async fn security_headers(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
-    let swagger_ui = req.path().starts_with("/swagger-ui");
-    let hsts = req
-        .app_data::<Data<AppState>>()
-        .is_some_and(|state| state.config.hsts);
+    let state = req.app_data::<Data<AppState>>();
+    let swagger_ui = req
+        .path()
+        .starts_with("/swagger-ui")
+        .then(|| swagger_ui_policy(state.and_then(|s| s.config.oidc.issuer.as_deref())));
+    let hsts = state.is_some_and(|state| state.config.hsts);
     let mut response = next.call(req).await?;
     let headers = response.headers_mut();
     headers.insert(
@@ -41,11 +59,7 @@ pub async fn security_headers(
     );
     headers.insert(
         header::CONTENT_SECURITY_POLICY,
-        if swagger_ui {
-            SWAGGER_UI_POLICY
-        } else {
-            API_POLICY
-        },
+        swagger_ui.unwrap_or(API_POLICY),
     );
     if hsts {
         headers.insert(header::STRICT_TRANSPORT_SECURITY, HSTS);

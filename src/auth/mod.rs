@@ -3,6 +3,7 @@
 
 pub mod api_token;
 pub mod extract;
+pub mod oidc;
 pub mod password;
 pub mod role;
 pub mod scope;

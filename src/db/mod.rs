@@ -19,6 +19,7 @@ pub mod search;
 pub mod site;
 pub mod sitemap;
 pub mod slow_queries;
+pub mod sso;
 pub mod tags;
 pub mod tokens;
 pub mod users;

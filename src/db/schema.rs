@@ -105,6 +105,27 @@ diesel::table! {
 }
 
 diesel::table! {
+    user_identities (id) {
+        id -> BigInt,
+        user_id -> BigInt,
+        issuer -> Text,
+        subject -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    sign_ins (state_hash) {
+        state_hash -> Text,
+        nonce -> Text,
+        pkce_verifier -> Text,
+        callback_url -> Text,
+        redirect_uri -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     article_revisions (id) {
         id -> BigInt,
         article_id -> BigInt,
@@ -219,6 +240,7 @@ diesel::joinable!(article_tags -> articles (article_id));
 diesel::joinable!(article_tags -> tags (tag_id));
 diesel::joinable!(refresh_tokens -> users (user_id));
 diesel::joinable!(api_tokens -> users (user_id));
+diesel::joinable!(user_identities -> users (user_id));
 diesel::joinable!(article_revisions -> articles (article_id));
 diesel::joinable!(webhook_deliveries -> webhooks (webhook_id));
 diesel::joinable!(media -> users (uploader_id));
@@ -230,6 +252,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     article_tags,
     refresh_tokens,
     api_tokens,
+    user_identities,
+    sign_ins,
     article_revisions,
     webhooks,
     webhook_deliveries,

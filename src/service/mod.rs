@@ -17,6 +17,7 @@ pub mod sessions;
 pub mod site;
 pub mod sitemap;
 pub mod slugs;
+pub mod sso;
 pub mod tags;
 pub mod users;
 pub mod webhooks;

@@ -87,41 +87,44 @@ pub fn create(
     if let Some(caller) = caller {
         policy::require(caller, Action::ManageUsers, None)?;
     }
-    db::write_transaction(conn, |conn| {
-        if db::users::find_by_email(conn, &input.email)?.is_some() {
-            return Err(email_taken());
-        }
-        let now = db::now();
-        // The slug is derived, so a concurrent user taking it moves this one to the next free
-        // `-n`; the email is the client's, so a concurrent user taking it is a 409.
-        let id = slugs::insert_with_free_slug(
-            conn,
-            &slugs::slugify(&input.name, "user"),
-            db::users::slugs_like,
-            |conn, slug| {
-                let row = NewUser {
-                    email: &input.email,
-                    slug,
-                    name: &input.name,
-                    bio: &input.bio,
-                    avatar: input.avatar.as_deref(),
-                    role: input.role.as_str(),
-                    password_hash: input.password_hash.as_deref(),
-                    created_at: now,
-                    updated_at: now,
-                };
-                match db::users::insert_unless_taken(conn, &row)? {
-                    Some(id) => Ok(Some(id)),
-                    // Either value may have been taken: the email is the client's conflict.
-                    None if db::users::find_by_email(conn, &input.email)?.is_some() => {
-                        Err(email_taken())
-                    }
-                    None => Ok(None),
+    db::write_transaction(conn, |conn| insert(conn, &input))
+}
+
+/// Inserts a user within the caller's transaction (no permission check).
+pub(crate) fn insert(conn: &mut DbConn, input: &NewUserInput) -> Result<User, AppError> {
+    if db::users::find_by_email(conn, &input.email)?.is_some() {
+        return Err(email_taken());
+    }
+    let now = db::now();
+    // The slug is derived, so a concurrent user taking it moves this one to the next free
+    // `-n`; the email is the client's, so a concurrent user taking it is a 409.
+    let id = slugs::insert_with_free_slug(
+        conn,
+        &slugs::slugify(&input.name, "user"),
+        db::users::slugs_like,
+        |conn, slug| {
+            let row = NewUser {
+                email: &input.email,
+                slug,
+                name: &input.name,
+                bio: &input.bio,
+                avatar: input.avatar.as_deref(),
+                role: input.role.as_str(),
+                password_hash: input.password_hash.as_deref(),
+                created_at: now,
+                updated_at: now,
+            };
+            match db::users::insert_unless_taken(conn, &row)? {
+                Some(id) => Ok(Some(id)),
+                // Either value may have been taken: the email is the client's conflict.
+                None if db::users::find_by_email(conn, &input.email)?.is_some() => {
+                    Err(email_taken())
                 }
-            },
-        )?;
-        load(conn, id)
-    })
+                None => Ok(None),
+            }
+        },
+    )?;
+    load(conn, id)
 }
 
 /// Every user, by id (admin).
@@ -220,6 +223,16 @@ pub fn update(
         let target = load(conn, id)?;
         apply(conn, &target, patch.clone())
     })
+}
+
+/// Gives a user the role their identity provider's claims name now (single sign-on); the
+/// last admin is kept as for any other change.
+pub(crate) fn sync_role(conn: &mut DbConn, target: &User, role: Role) -> Result<User, AppError> {
+    let patch = UserPatch {
+        role: Some(role),
+        ..UserPatch::default()
+    };
+    apply(conn, target, patch)
 }
 
 /// Deletes a user (admin), giving their articles to `reassign_to` (default: the caller).

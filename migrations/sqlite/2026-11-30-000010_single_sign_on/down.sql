@@ -1,0 +1,2 @@
+DROP TABLE sign_ins;
+DROP TABLE user_identities;

@@ -1,0 +1,381 @@
+//! Single sign-on through an OpenID Connect provider, with the `openidconnect` crate doing the
+//! protocol: discovery, the provider's signing keys, the authorization code flow with PKCE,
+//! and verifying the provider's tokens, both the ID token of a sign-in and the access or ID
+//! tokens that services present directly as bearers.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::str::FromStr;
+use std::time::{Duration, Instant};
+
+use openidconnect::core::{
+    CoreClient, CoreGenderClaim, CoreIdTokenVerifier, CoreJsonWebKeySet,
+    CoreJweContentEncryptionAlgorithm, CoreJwsSigningAlgorithm, CoreProviderMetadata,
+    CoreResponseType,
+};
+use openidconnect::{
+    AdditionalClaims, AuthenticationFlow, AuthorizationCode, ClaimsVerificationError, ClientId,
+    ClientSecret, CsrfToken, HttpClientError, HttpRequest, HttpResponse, IdToken, IdTokenClaims,
+    IssuerUrl, JsonWebTokenType, Nonce, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, Scope,
+    SignatureVerificationError,
+};
+use serde::{Deserialize, Serialize};
+use tokio::sync::{Mutex, OnceCell, RwLock};
+
+use super::Role;
+use crate::config::OidcConfig;
+use crate::error::AppError;
+
+/// Claims beyond the standard ones: the role claim is whichever the operator names.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct OtherClaims(HashMap<String, serde_json::Value>);
+
+impl AdditionalClaims for OtherClaims {}
+
+type ProviderToken = IdToken<
+    OtherClaims,
+    CoreGenderClaim,
+    CoreJweContentEncryptionAlgorithm,
+    CoreJwsSigningAlgorithm,
+>;
+type ProviderClaims = IdTokenClaims<OtherClaims, CoreGenderClaim>;
+
+/// Who the provider says the user is, and the role its claims map to.
+#[derive(Debug, Clone)]
+pub struct Identity {
+    pub issuer: String,
+    pub subject: String,
+    pub email: Option<String>,
+    pub email_verified: bool,
+    pub name: Option<String>,
+    /// `None`: no claim value maps to a role and there is no default role.
+    pub role: Option<Role>,
+}
+
+/// What the login endpoint sends the browser off with, and keeps for the callback.
+pub struct Authorization {
+    pub url: String,
+    pub state: String,
+    pub nonce: String,
+    pub pkce_verifier: String,
+}
+
+/// The provider's signing keys and when they were last fetched.
+struct Keys {
+    set: CoreJsonWebKeySet,
+    fetched: Instant,
+}
+
+pub struct Provider {
+    issuer: IssuerUrl,
+    client_id: ClientId,
+    client_secret: Option<ClientSecret>,
+    audience: String,
+    scopes: Vec<String>,
+    role_claim: String,
+    role_map: Vec<(String, Role)>,
+    default_role: Option<Role>,
+    http: ProviderHttp,
+    metadata: OnceCell<CoreProviderMetadata>,
+    keys: RwLock<Option<Keys>>,
+    /// Held while the keys are refetched, so a burst of unknown `kid`s makes one request.
+    refetching: Mutex<()>,
+}
+
+/// How often an unknown `kid` may send Folio back to the provider's JWKS: a rotated key is
+/// picked up within this long, and a flood of made-up `kid`s costs the provider one request
+/// per period.
+pub const MIN_JWKS_REFETCH: Duration = Duration::from_secs(5);
+
+impl Provider {
+    /// The provider of these settings, or `None` when no issuer is set.
+    pub fn from_config(config: &OidcConfig) -> anyhow::Result<Option<Self>> {
+        let Some(issuer) = config.issuer.as_deref() else {
+            return Ok(None);
+        };
+        let issuer = IssuerUrl::new(issuer.trim_end_matches('/').to_owned())
+            .map_err(|e| anyhow::anyhow!("FOLIO_OIDC_ISSUER is not a URL: {e}"))?;
+        let client_id = config
+            .client_id
+            .clone()
+            .ok_or_else(|| anyhow::anyhow!("FOLIO_OIDC_ISSUER needs FOLIO_OIDC_CLIENT_ID"))?;
+        for uri in &config.redirect_uris.0 {
+            url::Url::parse(uri)
+                .map_err(|e| anyhow::anyhow!("FOLIO_OIDC_REDIRECT_URIS: {uri:?}: {e}"))?;
+        }
+        let http = reqwest::Client::builder()
+            // Following redirects would let a provider's answer point Folio anywhere.
+            .redirect(reqwest::redirect::Policy::none())
+            .connect_timeout(Duration::from_secs(5))
+            .timeout(Duration::from_secs(10))
+            .build()?;
+        Ok(Some(Self {
+            issuer,
+            audience: config.audience.clone().unwrap_or_else(|| client_id.clone()),
+            client_id: ClientId::new(client_id),
+            client_secret: config
+                .client_secret
+                .as_ref()
+                .map(|s| ClientSecret::new(s.expose().to_owned())),
+            scopes: config
+                .scopes
+                .split_whitespace()
+                .filter(|s| *s != "openid")
+                .map(str::to_owned)
+                .collect(),
+            role_claim: config.role_claim.clone(),
+            role_map: config.role_map.0.clone(),
+            default_role: config.default_role,
+            http: ProviderHttp(http),
+            metadata: OnceCell::new(),
+            keys: RwLock::new(None),
+            refetching: Mutex::new(()),
+        }))
+    }
+
+    pub fn issuer(&self) -> &str {
+        self.issuer.as_str()
+    }
+
+    pub fn client_id(&self) -> &str {
+        self.client_id.as_str()
+    }
+
+    /// The provider's discovery document, fetched once; a 503 while it cannot be reached
+    /// (and tried again by the next request).
+    async fn metadata(&self) -> Result<&CoreProviderMetadata, AppError> {
+        self.metadata
+            .get_or_try_init(|| async {
+                let metadata =
+                    CoreProviderMetadata::discover_async(self.issuer.clone(), &self.http)
+                        .await
+                        .map_err(|e| {
+                            tracing::warn!(error = %e, "OpenID Connect discovery failed");
+                            AppError::unavailable("the identity provider cannot be reached")
+                        })?;
+                *self.keys.write().await = Some(Keys {
+                    set: metadata.jwks().clone(),
+                    fetched: Instant::now(),
+                });
+                Ok(metadata)
+            })
+            .await
+    }
+
+    fn client(
+        &self,
+        metadata: &CoreProviderMetadata,
+        callback_url: &str,
+    ) -> Result<CoreClientWithCallback, AppError> {
+        let redirect = RedirectUrl::new(callback_url.to_owned())
+            .map_err(|e| anyhow::anyhow!("the OIDC callback URL {callback_url:?}: {e}"))?;
+        Ok(CoreClient::from_provider_metadata(
+            metadata.clone(),
+            self.client_id.clone(),
+            self.client_secret.clone(),
+        )
+        .set_redirect_uri(redirect))
+    }
+
+    /// Where to send the browser to sign in: state, nonce and a PKCE challenge (S256).
+    pub async fn authorization(&self, callback_url: &str) -> Result<Authorization, AppError> {
+        let metadata = self.metadata().await?;
+        let client = self.client(metadata, callback_url)?;
+        let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+        let mut request = client
+            .authorize_url(
+                AuthenticationFlow::<CoreResponseType>::AuthorizationCode,
+                CsrfToken::new_random,
+                Nonce::new_random,
+            )
+            .set_pkce_challenge(challenge);
+        for scope in &self.scopes {
+            request = request.add_scope(Scope::new(scope.clone()));
+        }
+        let (url, state, nonce) = request.url();
+        Ok(Authorization {
+            url: url.to_string(),
+            state: state.secret().clone(),
+            nonce: nonce.secret().clone(),
+            pkce_verifier: verifier.secret().clone(),
+        })
+    }
+
+    /// Exchanges the code of a sign-in for the provider's tokens, and verifies the ID token
+    /// (signature, issuer, audience, expiry, and the nonce this sign-in sent).
+    pub async fn finish(
+        &self,
+        code: &str,
+        pkce_verifier: &str,
+        callback_url: &str,
+        nonce: &str,
+    ) -> Result<Identity, AppError> {
+        let metadata = self.metadata().await?;
+        let client = self.client(metadata, callback_url)?;
+        let response = client
+            .exchange_code(AuthorizationCode::new(code.to_owned()))
+            .map_err(|e| anyhow::anyhow!("the provider has no token endpoint: {e}"))?
+            .set_pkce_verifier(PkceCodeVerifier::new(pkce_verifier.to_owned()))
+            .request_async(&self.http)
+            .await
+            .map_err(|e| {
+                tracing::info!(error = %e, "the provider refused the code");
+                AppError::bad_param("code", "the identity provider refused this sign-in code")
+            })?;
+        use openidconnect::TokenResponse;
+        let id_token = response
+            .id_token()
+            .ok_or_else(|| AppError::bad_param("code", "the identity provider sent no ID token"))?
+            .to_string();
+        self.verify(&id_token, Some(nonce)).await
+    }
+
+    /// The identity behind a token the provider issued for Folio's audience, presented as a
+    /// bearer: an access token in JWT form or an ID token. Anything else is a 401.
+    pub async fn verify_bearer(&self, token: &str) -> Result<Identity, AppError> {
+        self.verify(token, None).await
+    }
+
+    /// Checks a provider token; `nonce` is the one a sign-in sent (none for bearers). A key id
+    /// the cached keys lack sends Folio back for the provider's keys (rate-limited).
+    async fn verify(&self, token: &str, nonce: Option<&str>) -> Result<Identity, AppError> {
+        let token = ProviderToken::from_str(token).map_err(|_| AppError::Unauthenticated)?;
+        self.metadata().await?;
+        let nonce = nonce.map(|n| Nonce::new(n.to_owned()));
+        match self.check(&token, nonce.as_ref()).await {
+            Err(ClaimsVerificationError::SignatureVerification(
+                SignatureVerificationError::NoMatchingKey,
+            )) if self.refetch_keys().await? => self.check(&token, nonce.as_ref()).await,
+            checked => checked,
+        }
+        .map_err(|e| {
+            tracing::info!(error = %e, "a provider token was refused");
+            AppError::Unauthenticated
+        })
+    }
+
+    async fn check(
+        &self,
+        token: &ProviderToken,
+        nonce: Option<&Nonce>,
+    ) -> Result<Identity, ClaimsVerificationError> {
+        let set = match self.keys.read().await.as_ref() {
+            Some(keys) => keys.set.clone(),
+            None => CoreJsonWebKeySet::new(Vec::new()),
+        };
+        // RS256, ES256 and EdDSA only: never `none`, and never HS* (which a token could use
+        // to pass off the provider's public key as a shared secret).
+        let verifier = CoreIdTokenVerifier::new_public_client(
+            ClientId::new(self.audience.clone()),
+            self.issuer.clone(),
+            set,
+        )
+        .set_allowed_algs([
+            CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256,
+            CoreJwsSigningAlgorithm::EcdsaP256Sha256,
+            CoreJwsSigningAlgorithm::EdDsa,
+        ]);
+        let claims = match nonce {
+            Some(nonce) => token.claims(&verifier, nonce)?,
+            None => {
+                // Access tokens in JWT form are typed `at+jwt` (RFC 9068).
+                let verifier = verifier.set_allowed_jose_types(
+                    ["JWT", "at+jwt", "application/jose"]
+                        .into_iter()
+                        .filter_map(|t| JsonWebTokenType::new(t.to_owned()).normalize().ok()),
+                );
+                token.claims(&verifier, |_: Option<&Nonce>| Ok(()))?
+            }
+        };
+        Ok(self.identity(claims))
+    }
+
+    /// Fetches the provider's keys again, unless that was done less than MIN_JWKS_REFETCH ago;
+    /// whether there are new keys to try.
+    async fn refetch_keys(&self) -> Result<bool, AppError> {
+        let _one_at_a_time = self.refetching.lock().await;
+        if self
+            .keys
+            .read()
+            .await
+            .as_ref()
+            .is_some_and(|keys| keys.fetched.elapsed() < MIN_JWKS_REFETCH)
+        {
+            return Ok(false);
+        }
+        let metadata = self.metadata().await?;
+        let set = CoreJsonWebKeySet::fetch_async(metadata.jwks_uri(), &self.http)
+            .await
+            .map_err(|e| {
+                tracing::warn!(error = %e, "fetching the provider's keys failed");
+                AppError::unavailable("the identity provider cannot be reached")
+            })?;
+        *self.keys.write().await = Some(Keys {
+            set,
+            fetched: Instant::now(),
+        });
+        Ok(true)
+    }
+
+    fn identity(&self, claims: &ProviderClaims) -> Identity {
+        let values = match claims.additional_claims().0.get(&self.role_claim) {
+            Some(serde_json::Value::String(value)) => vec![value.as_str()],
+            Some(serde_json::Value::Array(values)) => values
+                .iter()
+                .filter_map(serde_json::Value::as_str)
+                .collect(),
+            _ => Vec::new(),
+        };
+        let mapped = self
+            .role_map
+            .iter()
+            .filter(|(value, _)| values.contains(&value.as_str()))
+            .map(|(_, role)| *role)
+            .max();
+        Identity {
+            issuer: claims.issuer().as_str().to_owned(),
+            subject: claims.subject().as_str().to_owned(),
+            email: claims.email().map(|e| e.as_str().trim().to_lowercase()),
+            email_verified: claims.email_verified().unwrap_or(false),
+            name: claims
+                .name()
+                .and_then(|n| n.get(None))
+                .map(|n| n.as_str().to_owned())
+                .or_else(|| claims.preferred_username().map(|u| u.as_str().to_owned())),
+            role: mapped.or(self.default_role),
+        }
+    }
+}
+
+type CoreClientWithCallback = CoreClient<
+    openidconnect::EndpointSet,
+    openidconnect::EndpointNotSet,
+    openidconnect::EndpointNotSet,
+    openidconnect::EndpointNotSet,
+    openidconnect::EndpointMaybeSet,
+    openidconnect::EndpointMaybeSet,
+>;
+
+/// The crate's HTTP client interface over Folio's reqwest (the crate's own reqwest support
+/// is for an older reqwest, which would be built a second time).
+struct ProviderHttp(reqwest::Client);
+
+impl<'c> openidconnect::AsyncHttpClient<'c> for ProviderHttp {
+    type Error = HttpClientError<reqwest::Error>;
+    type Future =
+        Pin<Box<dyn Future<Output = Result<HttpResponse, Self::Error>> + Send + Sync + 'c>>;
+
+    fn call(&'c self, request: HttpRequest) -> Self::Future {
+        Box::pin(async move {
+            let request = reqwest::Request::try_from(request).map_err(Box::new)?;
+            let response = self.0.execute(request).await.map_err(Box::new)?;
+            let mut answer = openidconnect::http::Response::builder().status(response.status());
+            for (name, value) in response.headers() {
+                answer = answer.header(name, value);
+            }
+            let body = response.bytes().await.map_err(Box::new)?;
+            answer.body(body.to_vec()).map_err(HttpClientError::Http)
+        })
+    }
+}

@@ -1,0 +1,485 @@
+//! Single sign-on through an OpenID Connect provider (the test provider in `idp.rs`): the
+//! authorization code flow with PKCE as a browser app meets it, the provider's own tokens as
+//! bearers, key rotation, and what is refused.
+
+use std::collections::HashMap;
+
+use folio::Config;
+use folio::config::CommaList;
+use folio::db::Backend;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::helpers::{TestApp, on_each_backend, spawn_app_with};
+use crate::idp::{Account, Idp, SigningKey};
+
+const APP: &str = "http://app.example/signed-in";
+const CLIENT_ID: &str = "folio";
+
+async fn spawn_with_sso(backend: Backend, idp: &Idp, config: impl FnOnce(&mut Config)) -> TestApp {
+    let issuer = idp.issuer.clone();
+    spawn_app_with(
+        backend,
+        |c| {
+            c.oidc.issuer = Some(issuer);
+            c.oidc.client_id = Some(CLIENT_ID.into());
+            c.oidc.client_secret = Some("folio-secret".into());
+            c.oidc.role_map = "writers:author, folio-admins:admin".parse().unwrap();
+            c.oidc.redirect_uris = CommaList(vec![APP.into()]);
+            config(c);
+        },
+        |_| {},
+    )
+    .await
+}
+
+fn login_url(app: &TestApp, redirect_uri: &str) -> url::Url {
+    let mut url = url::Url::parse(&app.url("/api/v1/auth/oidc/login")).unwrap();
+    url.query_pairs_mut()
+        .append_pair("redirect_uri", redirect_uri);
+    url
+}
+
+fn browser() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+fn location(response: &reqwest::Response) -> url::Url {
+    let location = response
+        .headers()
+        .get("location")
+        .unwrap_or_else(|| panic!("no Location on a {}", response.status()))
+        .to_str()
+        .unwrap();
+    url::Url::parse(location).unwrap()
+}
+
+fn query(url: &url::Url) -> HashMap<String, String> {
+    url.query_pairs().into_owned().collect()
+}
+
+fn fragment(url: &url::Url) -> HashMap<String, String> {
+    form_urlencoded::parse(url.fragment().unwrap_or_default().as_bytes())
+        .into_owned()
+        .collect()
+}
+
+/// The browser's way through a sign-in: Folio's login, the provider (which approves at once),
+/// Folio's callback. Returns the provider's redirect to the callback and where the callback
+/// sends the browser.
+async fn sign_in(app: &TestApp) -> (url::Url, url::Url) {
+    let browser = browser();
+    let login = browser.get(login_url(app, APP)).send().await.unwrap();
+    assert_eq!(login.status(), StatusCode::FOUND);
+    let authorize = location(&login);
+    let asked = query(&authorize);
+    assert_eq!(asked["code_challenge_method"], "S256");
+    assert_eq!(asked["client_id"], CLIENT_ID);
+    assert!(
+        asked["scope"].split(' ').any(|s| s == "openid"),
+        "{asked:?}"
+    );
+    for needed in ["state", "nonce", "code_challenge"] {
+        assert!(
+            asked[needed].len() >= 16,
+            "{needed} missing or short: {asked:?}"
+        );
+    }
+    let approved = browser.get(authorize).send().await.unwrap();
+    assert_eq!(approved.status(), StatusCode::FOUND);
+    let callback = location(&approved);
+    assert!(
+        callback
+            .as_str()
+            .starts_with(&app.url("/api/v1/auth/oidc/callback"))
+    );
+    (callback.clone(), follow_callback(&callback).await)
+}
+
+async fn follow_callback(callback: &url::Url) -> url::Url {
+    let back = browser().get(callback.clone()).send().await.unwrap();
+    assert_eq!(
+        back.status(),
+        StatusCode::FOUND,
+        "callback: {}",
+        back.text().await.unwrap()
+    );
+    assert_eq!(back.headers()["cache-control"], "no-store");
+    location(&back)
+}
+
+async fn me(app: &TestApp, token: &str) -> (StatusCode, Value) {
+    let reply = app
+        .send(reqwest::Method::GET, "/api/v1/me", Some(token), None, None)
+        .await;
+    (reply.status, reply.body)
+}
+
+#[actix_web::test]
+async fn the_code_flow_signs_a_user_in_with_the_role_their_claims_map_to() {
+    on_each_backend(|backend| async move {
+        let idp = Idp::start().await;
+        let app = spawn_with_sso(backend, &idp, |_| {}).await;
+        let account = Account::new(&["staff", "writers"]);
+        idp.sign_in_as(&account);
+
+        let (_, back) = sign_in(&app).await;
+        assert!(back.as_str().starts_with(APP), "{back}");
+        let tokens = fragment(&back);
+        assert_eq!(tokens["token_type"], "Bearer");
+        assert!(tokens.contains_key("refresh_token"));
+        let (status, user) = me(&app, &tokens["access_token"]).await;
+        assert_eq!(status, StatusCode::OK, "{user}");
+        assert_eq!(user["email"], account.email.as_str());
+        assert_eq!(user["name"], "Sam Sso");
+        assert_eq!(user["role"], "author");
+
+        // Folio's refresh token works as after a password sign-in.
+        let refreshed = app
+            .send(
+                reqwest::Method::POST,
+                "/api/v1/auth/refresh",
+                None,
+                Some(json!({"refresh_token": tokens["refresh_token"]})),
+                None,
+            )
+            .await;
+        assert_eq!(refreshed.status, StatusCode::OK, "{}", refreshed.body);
+
+        // The role follows the claim at every sign-in, for the same user.
+        idp.sign_in_as(&Account {
+            groups: vec!["folio-admins".into(), "writers".into()],
+            ..account.clone()
+        });
+        let (_, back) = sign_in(&app).await;
+        let (_, promoted) = me(&app, &fragment(&back)["access_token"]).await;
+        assert_eq!(promoted["id"], user["id"]);
+        assert_eq!(promoted["role"], "admin");
+
+        // No mapped group and no default role: refused, back at the app with the reason.
+        idp.sign_in_as(&Account {
+            groups: vec!["staff".into()],
+            ..account.clone()
+        });
+        let (_, back) = sign_in(&app).await;
+        let refused = fragment(&back);
+        assert_eq!(refused["error"], "access_denied", "{refused:?}");
+        assert!(refused["error_description"].contains("role"), "{refused:?}");
+        assert!(!refused.contains_key("access_token"));
+    })
+    .await;
+}
+
+#[actix_web::test]
+async fn a_default_role_admits_users_whose_claims_map_to_none() {
+    on_each_backend(|backend| async move {
+        let idp = Idp::start().await;
+        let app = spawn_with_sso(backend, &idp, |c| {
+            c.oidc.default_role = Some(folio::auth::Role::Contributor);
+        })
+        .await;
+        idp.sign_in_as(&Account::new(&[]));
+        let (_, back) = sign_in(&app).await;
+        let (status, user) = me(&app, &fragment(&back)["access_token"]).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(user["role"], "contributor");
+    })
+    .await;
+}
+
+#[actix_web::test]
+async fn a_state_works_once_and_only_a_state_folio_issued() {
+    on_each_backend(|backend| async move {
+        let idp = Idp::start().await;
+        let app = spawn_with_sso(backend, &idp, |_| {}).await;
+
+        let forged = app
+            .get("/api/v1/auth/oidc/callback?code=abc&state=not-one-of-ours")
+            .await;
+        assert_eq!(forged.status(), StatusCode::BAD_REQUEST);
+        let problem: Value = forged.json().await.unwrap();
+        assert_eq!(problem["errors"][0]["field"], "state", "{problem}");
+
+        // A replayed callback (the same code and state) finds its state used.
+        let (callback, back) = sign_in(&app).await;
+        assert!(fragment(&back).contains_key("access_token"));
+        let replayed = browser().get(callback.clone()).send().await.unwrap();
+        assert_eq!(replayed.status(), StatusCode::BAD_REQUEST);
+
+        // The used code under a fresh state: the provider refuses it, and the app is told.
+        let (fresh_callback, _) = {
+            let login = browser().get(login_url(&app, APP)).send().await.unwrap();
+            let authorize = location(&login);
+            let approved = browser().get(authorize).send().await.unwrap();
+            (location(&approved), ())
+        };
+        let mut replay = fresh_callback.clone();
+        let fresh_state = query(&fresh_callback)["state"].clone();
+        let used_code = query(&callback)["code"].clone();
+        replay
+            .query_pairs_mut()
+            .clear()
+            .append_pair("code", &used_code)
+            .append_pair("state", &fresh_state);
+        let back = follow_callback(&replay).await;
+        let refused = fragment(&back);
+        assert_eq!(refused["error"], "access_denied", "{refused:?}");
+        assert!(!refused.contains_key("access_token"));
+
+        // The provider's own refusal reaches the app too.
+        let login = browser().get(login_url(&app, APP)).send().await.unwrap();
+        let state = query(&location(&login))["state"].clone();
+        let mut denied = url::Url::parse(&app.url("/api/v1/auth/oidc/callback")).unwrap();
+        denied
+            .query_pairs_mut()
+            .append_pair("error", "access_denied")
+            .append_pair("error_description", "the user said no")
+            .append_pair("state", &state);
+        let back = follow_callback(&denied).await;
+        assert_eq!(fragment(&back)["error_description"], "the user said no");
+    })
+    .await;
+}
+
+#[actix_web::test]
+async fn an_id_token_with_another_nonce_is_refused() {
+    on_each_backend(|backend| async move {
+        let idp = Idp::start().await;
+        let app = spawn_with_sso(backend, &idp, |_| {}).await;
+        idp.force_nonce("a-nonce-from-another-sign-in");
+        let (_, back) = sign_in(&app).await;
+        let refused = fragment(&back);
+        assert_eq!(refused["error"], "access_denied", "{refused:?}");
+        assert!(!refused.contains_key("access_token"));
+    })
+    .await;
+}
+
+#[actix_web::test]
+async fn only_allowed_redirect_uris_receive_tokens() {
+    on_each_backend(|backend| async move {
+        let idp = Idp::start().await;
+        let app = spawn_with_sso(backend, &idp, |_| {}).await;
+        for elsewhere in [
+            "https://evil.example/steal",
+            "http://app.example/signed-in/../x",
+            "",
+        ] {
+            let login = browser()
+                .get(login_url(&app, elsewhere))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(login.status(), StatusCode::BAD_REQUEST, "{elsewhere}");
+            let problem: Value = login.json().await.unwrap();
+            assert_eq!(problem["errors"][0]["field"], "redirect_uri", "{problem}");
+        }
+        let missing = app.get("/api/v1/auth/oidc/login").await;
+        assert_eq!(missing.status(), StatusCode::BAD_REQUEST);
+    })
+    .await;
+}
+
+#[actix_web::test]
+async fn the_providers_tokens_are_accepted_as_bearers_for_the_right_audience_only() {
+    on_each_backend(|backend| async move {
+        let idp = Idp::start().await;
+        let app = spawn_with_sso(backend, &idp, |_| {}).await;
+        let account = Account::new(&["writers"]);
+
+        // A service holding a company token needs no Folio sign-in.
+        let token = idp.sign(&idp.claims(&account, CLIENT_ID));
+        let (status, user) = me(&app, &token).await;
+        assert_eq!(status, StatusCode::OK, "{user}");
+        assert_eq!(user["email"], account.email.as_str());
+        assert_eq!(user["role"], "author");
+        // The same identity is the same user, by either way in.
+        idp.sign_in_as(&account);
+        let (_, back) = sign_in(&app).await;
+        let (_, signed_in) = me(&app, &fragment(&back)["access_token"]).await;
+        assert_eq!(signed_in["id"], user["id"]);
+
+        // ES256 keys work as well as RSA ones.
+        let ec = SigningKey::ec("e1", "ec-1.der");
+        let (status, _) = me(&app, &ec.sign(&idp.claims(&account, CLIENT_ID), None)).await;
+        assert_eq!(status, StatusCode::OK);
+
+        let mut other_audience = idp.claims(&account, "another-app");
+        let mut other_issuer = idp.claims(&account, CLIENT_ID);
+        other_issuer["iss"] = json!("http://127.0.0.1:9/elsewhere");
+        let mut expired = idp.claims(&account, CLIENT_ID);
+        expired["exp"] = json!(chrono::Utc::now().timestamp() - 3600);
+        let mut tampered = idp.sign(&idp.claims(&account, CLIENT_ID));
+        tampered.insert(tampered.len() - 3, 'x');
+        other_audience["aud"] = json!(["another-app"]);
+        let unsigned = {
+            use base64::Engine;
+            let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+            let header = b64.encode(br#"{"alg":"none","typ":"JWT"}"#);
+            let claims = b64.encode(idp.claims(&account, CLIENT_ID).to_string());
+            format!("{header}.{claims}.")
+        };
+        // HS256 with the provider's public key as the secret: the classic confusion attack.
+        let confused = {
+            let key = jsonwebtoken::EncodingKey::from_secret(b"the provider's public key");
+            let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256);
+            header.kid = Some("k1".into());
+            jsonwebtoken::encode(&header, &idp.claims(&account, CLIENT_ID), &key).unwrap()
+        };
+        for (what, token) in [
+            ("another audience", idp.sign(&other_audience)),
+            ("another issuer", idp.sign(&other_issuer)),
+            ("expired", idp.sign(&expired)),
+            ("tampered", tampered),
+            ("alg none", unsigned),
+            ("HS256", confused),
+            ("not a JWT", "not.a.jwt".to_owned()),
+        ] {
+            let (status, body) = me(&app, &token).await;
+            assert_eq!(status, StatusCode::UNAUTHORIZED, "{what}: {body}");
+        }
+
+        // A provider token of an account with no mapped role is refused, saying why.
+        let unmapped = idp.sign(&idp.claims(&Account::new(&["staff"]), CLIENT_ID));
+        let (status, body) = me(&app, &unmapped).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    })
+    .await;
+}
+
+#[actix_web::test]
+async fn a_rotated_key_is_fetched_once_and_made_up_key_ids_do_not_hammer_the_provider() {
+    on_each_backend(|backend| async move {
+        let idp = Idp::start().await;
+        let app = spawn_with_sso(backend, &idp, |_| {}).await;
+        let account = Account::new(&["writers"]);
+        let (status, _) = me(&app, &idp.sign(&idp.claims(&account, CLIENT_ID))).await;
+        assert_eq!(status, StatusCode::OK);
+        let fetched = idp.jwks_fetches();
+
+        idp.rotate_to(SigningKey::rsa("k2", "rsa-2.der"));
+        // Folio goes back for keys at most once per MIN_JWKS_REFETCH.
+        actix_web::rt::time::sleep(folio::auth::oidc::MIN_JWKS_REFETCH).await;
+        let (status, body) = me(&app, &idp.sign(&idp.claims(&account, CLIENT_ID))).await;
+        assert_eq!(status, StatusCode::OK, "a token of the new key: {body}");
+        assert_eq!(idp.jwks_fetches(), fetched + 1);
+
+        // Garbage key ids: refused, with no fetch, as the keys are fresh.
+        let k2 = SigningKey::rsa("k2", "rsa-2.der");
+        for n in 0..25 {
+            let token = k2.sign(
+                &idp.claims(&account, CLIENT_ID),
+                Some(&format!("made-up-{n}")),
+            );
+            let (status, _) = me(&app, &token).await;
+            assert_eq!(status, StatusCode::UNAUTHORIZED);
+        }
+        assert_eq!(
+            idp.jwks_fetches(),
+            fetched + 1,
+            "made-up kids made Folio refetch"
+        );
+        // The retired key is no longer trusted once the new set is in.
+        let k1 = SigningKey::rsa("k1", "rsa-1.der");
+        let (status, _) = me(&app, &k1.sign(&idp.claims(&account, CLIENT_ID), None)).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+    })
+    .await;
+}
+
+#[actix_web::test]
+async fn an_existing_account_is_linked_only_by_an_email_the_provider_verified() {
+    on_each_backend(|backend| async move {
+        let idp = Idp::start().await;
+        let app = spawn_with_sso(backend, &idp, |_| {}).await;
+        let existing = app.user(folio::auth::Role::Editor).await;
+
+        let unverified = Account {
+            email: existing.email.clone(),
+            email_verified: false,
+            ..Account::new(&["writers"])
+        };
+        let (status, body) = me(&app, &idp.sign(&idp.claims(&unverified, CLIENT_ID))).await;
+        assert_eq!(status, StatusCode::CONFLICT, "{body}");
+
+        let verified = Account {
+            email: existing.email.clone(),
+            ..Account::new(&["writers"])
+        };
+        idp.sign_in_as(&verified);
+        let (_, back) = sign_in(&app).await;
+        let (status, user) = me(&app, &fragment(&back)["access_token"]).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(user["id"], existing.id);
+        // Linked, the account's role is the provider's to say.
+        assert_eq!(user["role"], "author");
+    })
+    .await;
+}
+
+#[actix_web::test]
+async fn password_sign_in_can_be_turned_off_beside_sso() {
+    on_each_backend(|backend| async move {
+        let idp = Idp::start().await;
+        let app = spawn_with_sso(backend, &idp, |_| {}).await;
+        let user = app.user(folio::auth::Role::Author).await;
+        let closed = spawn_with_sso(backend, &idp, |c| c.password_login = false).await;
+        let refused = closed.login(&user.email, &user.password).await;
+        assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.body);
+        assert!(
+            refused.body["detail"]
+                .as_str()
+                .unwrap()
+                .contains("single sign-on")
+        );
+        // Still open beside SSO where it is on.
+        assert_eq!(
+            app.login(&user.email, &user.password).await.status,
+            StatusCode::OK
+        );
+    })
+    .await;
+}
+
+#[actix_web::test]
+async fn swagger_ui_offers_the_providers_sign_in() {
+    on_each_backend(|backend| async move {
+        let idp = Idp::start().await;
+        let app = spawn_with_sso(backend, &idp, |_| {}).await;
+        let doc = app.get_json("/api-docs/openapi.json", StatusCode::OK).await;
+        assert_eq!(
+            doc["components"]["securitySchemes"]["oidc"],
+            json!({
+                "type": "openIdConnect",
+                "openIdConnectUrl": format!("{}/.well-known/openid-configuration", idp.issuer),
+                "description": "Sign in at the identity provider: its token is accepted as a bearer",
+            })
+        );
+        let me = &doc["paths"]["/api/v1/me"]["get"]["security"];
+        assert!(me.as_array().unwrap().contains(&json!({"oidc": ["openid"]})), "{me}");
+
+        let ui = app.get("/swagger-ui/swagger-initializer.js").await;
+        let csp = ui.headers()["content-security-policy"].to_str().unwrap().to_owned();
+        assert!(csp.contains(&format!("connect-src 'self' {}", idp.issuer)), "{csp}");
+        let script = ui.text().await.unwrap();
+        assert!(script.contains(r#""clientId": "folio""#), "{script}");
+        assert!(script.contains("usePkceWithAuthorizationCodeGrant"), "{script}");
+        assert!(
+            script.contains(r#"new URL("/swagger-ui/oauth2-redirect.html", window.location.href).href"#),
+            "{script}"
+        );
+
+        // Without SSO there is no such scheme, and the endpoints say so.
+        let plain = crate::helpers::spawn_app_with(backend, |_| {}, |_| {}).await;
+        let doc = plain.get_json("/api-docs/openapi.json", StatusCode::OK).await;
+        assert!(doc["components"]["securitySchemes"].get("oidc").is_none());
+        let login = plain
+            .get(&format!("/api/v1/auth/oidc/login?redirect_uri={APP}"))
+            .await;
+        assert_eq!(login.status(), StatusCode::NOT_FOUND);
+    })
+    .await;
+}
