@@ -21,6 +21,12 @@ export async function tryItOut(page, method, path, body) {
     return execute(op);
 }
 
+/** Expands an operation that takes no request body (a GET), presses "Try it out" and
+ *  "Execute". Returns {status, body, text, curl} as `tryItOut` does. */
+export async function tryItOutWithoutBody(page, method, path) {
+    return execute(await tryOut(page, method, path));
+}
+
 /** Expands `method path` and presses its "Try it out"; returns the operation block. */
 async function tryOut(page, method, path) {
     const op = operation(page, method, path);
