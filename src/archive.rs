@@ -9,7 +9,10 @@
 //!
 //! 1. `{"type":"folio_archive","version":1,"exported_at":"…","articles":N}`
 //! 2. one `site`: the site settings (title, URL templates, …)
-//! 3. `user`s in id order, with their password hashes (so people keep their passwords)
+//! 3. `user`s in id order, with their password hashes (so people keep their passwords),
+//!    then their `identity` records (which identity provider account is which user, for
+//!    single sign-on: `user_id`, `issuer`, `subject`); an archive from before single sign-on
+//!    has none
 //! 4. `tag`s in id order
 //! 5. `media` library items in id order (their rows: the stored images stay in their
 //!    directory or bucket, which the new database's Folio is pointed at); an archive from
@@ -46,7 +49,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::auth::Role;
 use crate::db::archive::{
-    self as rows, ArticleRecord, MediaRecord, SiteRecord, TagRecord, UserRecord,
+    self as rows, ArticleRecord, IdentityRecord, MediaRecord, SiteRecord, TagRecord, UserRecord,
 };
 use crate::db::revisions::RevisionRow;
 use crate::db::{self, DatabaseUrl, DbConn};
@@ -68,6 +71,7 @@ enum Record {
     },
     Site(SiteRecord),
     User(UserRecord),
+    Identity(IdentityRecord),
     Tag(TagRecord),
     Media(MediaRecord),
     Article(ArticleRecord),
@@ -123,6 +127,10 @@ pub fn export(
         for user in rows::users(conn)? {
             out.write(&Record::User(user))?;
             summary.users += 1;
+        }
+        for identity in rows::identities(conn)? {
+            out.write(&Record::Identity(identity))?;
+            records += 1;
         }
         for tag in rows::tags(conn)? {
             out.write(&Record::Tag(tag))?;
@@ -214,6 +222,7 @@ pub fn import(url: &DatabaseUrl, path: &Path, show_progress: bool) -> anyhow::Re
 #[derive(Default)]
 struct Loader {
     users: Vec<UserRecord>,
+    identities: Vec<IdentityRecord>,
     tags: Vec<TagRecord>,
     media: Vec<MediaRecord>,
     articles: Vec<ArticleRecord>,
@@ -226,12 +235,12 @@ struct Loader {
 impl Loader {
     fn add(&mut self, conn: &mut DbConn, line: u64, record: Record) -> anyhow::Result<()> {
         // Users go in before tags and media, those before the articles that name them.
+        let users_pending = !self.users.is_empty() || !self.identities.is_empty();
         let kind_changes = match &record {
-            Record::Tag(_) => !self.users.is_empty(),
-            Record::Media(_) => !self.users.is_empty() || !self.tags.is_empty(),
-            Record::Article(_) => {
-                !self.users.is_empty() || !self.tags.is_empty() || !self.media.is_empty()
-            }
+            Record::Identity(_) => !self.users.is_empty(),
+            Record::Tag(_) => users_pending,
+            Record::Media(_) => users_pending || !self.tags.is_empty(),
+            Record::Article(_) => users_pending || !self.tags.is_empty() || !self.media.is_empty(),
             Record::Revision(_) => !self.articles.is_empty(),
             _ => false,
         };
@@ -247,6 +256,7 @@ impl Loader {
                 self.author_names.insert(user.id, user.name.clone());
                 self.users.push(user);
             }
+            Record::Identity(identity) => self.identities.push(identity),
             Record::Tag(tag) => {
                 self.tag_names.insert(tag.id, tag.name.clone());
                 self.tags.push(tag);
@@ -264,6 +274,7 @@ impl Loader {
 
     fn pending(&self) -> usize {
         self.users.len()
+            + self.identities.len()
             + self.tags.len()
             + self.media.len()
             + self.articles.len()
@@ -279,6 +290,11 @@ impl Loader {
         if !self.users.is_empty() {
             rows::insert_users(conn, &self.users).with_context(|| format!("{lines}: users"))?;
             self.users.clear();
+        }
+        if !self.identities.is_empty() {
+            rows::insert_identities(conn, &self.identities)
+                .with_context(|| format!("{lines}: identities"))?;
+            self.identities.clear();
         }
         if !self.tags.is_empty() {
             rows::insert_tags(conn, &self.tags).with_context(|| format!("{lines}: tags"))?;
@@ -461,6 +477,8 @@ struct Checks {
     user_ids: HashSet<i64>,
     user_emails: HashSet<String>,
     user_slugs: HashSet<String>,
+    /// (issuer, subject) of the identities.
+    identities: HashSet<(String, String)>,
     tag_ids: HashSet<i64>,
     tag_slugs: HashSet<String>,
     media_ids: HashSet<i64>,
@@ -481,11 +499,12 @@ impl Checks {
             Record::FolioArchive { .. } => 0,
             Record::Site(_) => 1,
             Record::User(_) => 2,
-            Record::Tag(_) => 3,
-            Record::Media(_) => 4,
-            Record::Article(_) => 5,
-            Record::Revision(_) => 6,
-            Record::End { .. } => 7,
+            Record::Identity(_) => 3,
+            Record::Tag(_) => 4,
+            Record::Media(_) => 5,
+            Record::Article(_) => 6,
+            Record::Revision(_) => 7,
+            Record::End { .. } => 8,
         };
         match record {
             Record::FolioArchive { version, .. } => {
@@ -504,7 +523,7 @@ impl Checks {
         }
         anyhow::ensure!(
             stage >= self.stage && !(stage == 1 && self.stage == 1),
-            "out of order: an archive holds the site, then users, tags, media, articles and revisions"
+            "out of order: an archive holds the site, then users, identities, tags, media, articles and revisions"
         );
         self.stage = stage;
         match record {
@@ -528,6 +547,20 @@ impl Checks {
                     user.role
                 );
                 self.summary.users += 1;
+            }
+            Record::Identity(identity) => {
+                anyhow::ensure!(
+                    self.user_ids.contains(&identity.user_id),
+                    "an identity names user {}, who is not in the archive",
+                    identity.user_id
+                );
+                anyhow::ensure!(
+                    self.identities
+                        .insert((identity.issuer.clone(), identity.subject.clone())),
+                    "the identity {} at {} repeats",
+                    identity.subject,
+                    identity.issuer
+                );
             }
             Record::Tag(tag) => {
                 anyhow::ensure!(self.tag_ids.insert(tag.id), "tag id {} repeats", tag.id);

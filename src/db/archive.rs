@@ -11,7 +11,9 @@ use serde::{Deserialize, Serialize};
 
 use super::DbConn;
 use super::revisions::RevisionRow;
-use super::schema::{article_revisions, article_tags, articles, media, site, tags, users};
+use super::schema::{
+    article_revisions, article_tags, articles, media, site, tags, user_identities, users,
+};
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable, Serialize, Deserialize)]
 #[diesel(table_name = users)]
@@ -30,6 +32,18 @@ pub struct UserRecord {
     pub created_at: NaiveDateTime,
     #[serde(with = "utc")]
     pub updated_at: NaiveDateTime,
+}
+
+/// Which identity provider account is which user (single sign-on).
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable, Serialize, Deserialize)]
+#[diesel(table_name = user_identities)]
+#[serde(deny_unknown_fields)]
+pub struct IdentityRecord {
+    pub user_id: i64,
+    pub issuer: String,
+    pub subject: String,
+    #[serde(with = "utc")]
+    pub created_at: NaiveDateTime,
 }
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable, Serialize, Deserialize)]
@@ -148,6 +162,13 @@ pub fn users(conn: &mut DbConn) -> QueryResult<Vec<UserRecord>> {
         .load(conn)
 }
 
+pub fn identities(conn: &mut DbConn) -> QueryResult<Vec<IdentityRecord>> {
+    user_identities::table
+        .order(user_identities::id)
+        .select(IdentityRecord::as_select())
+        .load(conn)
+}
+
 pub fn tags(conn: &mut DbConn) -> QueryResult<Vec<TagRecord>> {
     tags::table
         .order(tags::id)
@@ -220,6 +241,18 @@ pub fn insert_users(conn: &mut DbConn, rows: &[UserRecord]) -> QueryResult<()> {
     match conn {
         DbConn::Postgres(c) => diesel::insert_into(users::table).values(rows).execute(c),
         DbConn::Sqlite(c) => diesel::insert_into(users::table).values(rows).execute(c),
+    }
+    .map(drop)
+}
+
+pub fn insert_identities(conn: &mut DbConn, rows: &[IdentityRecord]) -> QueryResult<()> {
+    match conn {
+        DbConn::Postgres(c) => diesel::insert_into(user_identities::table)
+            .values(rows)
+            .execute(c),
+        DbConn::Sqlite(c) => diesel::insert_into(user_identities::table)
+            .values(rows)
+            .execute(c),
     }
     .map(drop)
 }

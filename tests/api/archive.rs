@@ -135,6 +135,15 @@ async fn varied_site(backend: Backend) -> (TestApp, String, String) {
         )
         .await;
     assert_eq!(patched.status, StatusCode::OK, "{:?}", patched.body);
+    // The author also signs in through an identity provider.
+    folio::db::sso::insert_identity(
+        &mut app.connect(),
+        author.id,
+        "https://id.example",
+        "author-at-the-provider",
+        folio::db::now(),
+    )
+    .unwrap();
     (app, author.email, author.password)
 }
 
@@ -256,6 +265,12 @@ async fn a_site_moves_between_backends_and_back_unchanged() {
         "the archive holds the site: {}",
         exported.len()
     );
+    let identities: Vec<&Value> = exported
+        .iter()
+        .filter(|r| r["type"] == "identity")
+        .collect();
+    assert_eq!(identities.len(), 1, "{identities:?}");
+    assert_eq!(identities[0]["subject"], "author-at-the-provider");
     assert_eq!(
         records(&second),
         exported,
@@ -326,6 +341,19 @@ async fn a_broken_archive_or_a_full_target_is_refused_with_nothing_written() {
         article["author_id"] = json!(987_654);
         dangling_lines[article_line + 4] = article.to_string();
         write_lines(&dangling, &dangling_lines);
+        let user_line = lines
+            .iter()
+            .position(|l| l.starts_with(r#"{"type":"user""#))
+            .unwrap();
+        let stranger = dir.path().join("stranger.jsonl");
+        let mut stranger_lines = lines.clone();
+        stranger_lines.insert(
+            user_line + 1,
+            json!({"type": "identity", "user_id": 987_654, "issuer": "https://id.example",
+                   "subject": "s", "created_at": "2026-01-01T00:00:00Z"})
+            .to_string(),
+        );
+        write_lines(&stranger, &stranger_lines);
 
         let cases = [
             (&truncated, format!("line {}", lines.len() - 3), "truncated"),
@@ -338,6 +366,11 @@ async fn a_broken_archive_or_a_full_target_is_refused_with_nothing_written() {
                 &dangling,
                 format!("line {}", article_line + 5),
                 "author 987654",
+            ),
+            (
+                &stranger,
+                format!("line {}", user_line + 2),
+                "user 987654, who is not in the archive",
             ),
         ];
         for (broken, line, why) in &cases {
