@@ -32,6 +32,10 @@ pub fn check_config(config: &Config) -> anyhow::Result<()> {
         config.admin_email.is_some() == config.admin_password.is_some(),
         "set both FOLIO_ADMIN_EMAIL and FOLIO_ADMIN_PASSWORD, or neither"
     );
+    anyhow::ensure!(
+        config.password_login || config.oidc.issuer.is_some(),
+        "FOLIO_PASSWORD_LOGIN=false without single sign-on (FOLIO_OIDC_ISSUER) would let nobody sign in"
+    );
     Ok(())
 }
 

@@ -105,6 +105,16 @@ enum UserCommand {
         #[arg(long)]
         password_stdin: bool,
     },
+    /// Link an existing account to its identity at the single sign-on provider (the
+    /// provider's `sub` for the person), so signing in there reaches this account; its role
+    /// then follows the provider's claims.
+    LinkIdentity {
+        #[arg(long)]
+        email: String,
+        /// The provider's subject identifier for this person.
+        #[arg(long)]
+        subject: String,
+    },
 }
 
 fn read_password(from_stdin: bool) -> anyhow::Result<String> {
@@ -148,6 +158,26 @@ pub fn run() -> anyhow::Result<()> {
                 &password,
             )?;
             println!("created {} {} (id {})", user.role, user.email, user.id);
+            Ok(())
+        }
+        Command::User(UserCommand::LinkIdentity { email, subject }) => {
+            telemetry::init(&config.log, &config.log_format);
+            let issuer = config.oidc.issuer.clone().ok_or_else(|| {
+                anyhow::anyhow!("single sign-on is not configured: set FOLIO_OIDC_ISSUER")
+            })?;
+            let url = DatabaseUrl::parse(&config.database_url).map_err(anyhow::Error::msg)?;
+            crate::db::migrate(&url)?;
+            let user = crate::service::sso::link(
+                &mut crate::db::connect(&url)?,
+                &email,
+                &issuer,
+                &subject,
+            )
+            .map_err(|e| anyhow::anyhow!("{e}: {email}"))?;
+            println!(
+                "linked {} (id {}) to {subject} at {issuer}",
+                user.email, user.id
+            );
             Ok(())
         }
         Command::Token(TokenCommand::Create {

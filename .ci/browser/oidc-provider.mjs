@@ -97,10 +97,9 @@ function authorize(res, query) {
     if (responseType !== 'code') return send(res, 400, `unsupported response_type: ${responseType}`);
     if (!clientId) return send(res, 400, 'client_id is missing');
     if (!redirectUri || !URL.canParse(redirectUri)) return send(res, 400, `bad redirect_uri: ${redirectUri}`);
-    if (method !== null && method !== 'S256') return send(res, 400, `unsupported code_challenge_method: ${method}`);
-    // RFC 7636 §4.3: without a method the challenge is "plain", which discovery does not offer.
-    if (challenge !== null && method === null) {
-        return send(res, 400, 'code_challenge without code_challenge_method=S256');
+    // PKCE is required: the browser test must fail if Swagger UI stopped sending it.
+    if (challenge === null || method !== 'S256') {
+        return send(res, 400, 'PKCE is required: code_challenge with code_challenge_method=S256');
     }
 
     const code = base64url(randomBytes(24));

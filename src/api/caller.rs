@@ -78,11 +78,22 @@ async fn authenticate_provider(
     provider: &Provider,
     token: &str,
 ) -> Result<Caller, AppError> {
-    let identity = provider.verify_bearer(token).await?;
-    let user = state
+    let identity = std::sync::Arc::new(provider.verify_bearer(token).await?);
+    let known = identity.clone();
+    // Usually a read; a first use or a changed role is a write.
+    let user = match state
         .db
-        .run(move |conn| sso::user_for(conn, &identity))
-        .await?;
+        .run(move |conn| sso::known_user(conn, &known))
+        .await?
+    {
+        Some(user) => user,
+        None => {
+            state
+                .db
+                .write(move |conn| sso::provision(conn, &identity))
+                .await?
+        }
+    };
     Ok(Caller {
         user_id: user.id,
         role: user.role,

@@ -3,21 +3,25 @@
 //! sends it on to the app's `redirect_uri` with Folio's own tokens in the URL fragment (which
 //! browsers never send to a server, nor put in a `Referer`).
 
+use actix_web::cookie::time::Duration as CookieDuration;
+use actix_web::cookie::{Cookie, SameSite};
 use actix_web::http::header;
 use actix_web::web::Data;
-use actix_web::{HttpRequest, HttpResponse, get};
+use actix_web::{HttpRequest, HttpResponse, HttpResponseBuilder, get};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
 use super::extract::QueryParams;
 use super::problem::Problem;
 use crate::auth::oidc::Provider;
+use crate::auth::token;
 use crate::error::AppError;
 use crate::service::sessions::Session;
-use crate::service::sso::{self, PendingSignIn};
+use crate::service::sso::{self, PendingSignIn, StartedSignIn};
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct LoginParams {
     /// Where to send the browser with Folio's tokens when the sign-in is done: one of
@@ -28,6 +32,7 @@ pub struct LoginParams {
 
 /// What the provider sends the browser back with (RFC 6749 §4.1.2).
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct CallbackParams {
     pub state: Option<String>,
     pub code: Option<String>,
@@ -41,11 +46,27 @@ fn provider(state: &AppState) -> Result<&Provider, AppError> {
     ))
 }
 
-fn redirect(location: &str) -> HttpResponse {
-    HttpResponse::Found()
-        .insert_header((header::LOCATION, location))
-        .insert_header((header::CACHE_CONTROL, "no-store"))
+/// Ties a callback to the browser that started the sign-in; sent only to these endpoints.
+const BROWSER_COOKIE: &str = "folio_sign_in";
+const COOKIE_PATH: &str = "/api/v1/auth/oidc";
+
+fn browser_cookie(value: String, secure: bool) -> Cookie<'static> {
+    Cookie::build(BROWSER_COOKIE, value)
+        .path(COOKIE_PATH)
+        .http_only(true)
+        .secure(secure)
+        // Lax: sent when the provider sends the browser back (a top-level GET).
+        .same_site(SameSite::Lax)
+        .max_age(CookieDuration::minutes(10))
         .finish()
+}
+
+fn redirect(location: &str) -> HttpResponseBuilder {
+    let mut response = HttpResponse::Found();
+    response
+        .insert_header((header::LOCATION, location))
+        .insert_header((header::CACHE_CONTROL, "no-store"));
+    response
 }
 
 /// Start a single sign-on: redirects the browser to the identity provider.
@@ -82,24 +103,35 @@ pub async fn start_single_sign_on(
     }
     let callback_url = match &state.config.oidc.callback_url {
         Some(url) => url.clone(),
-        None => format!(
-            "{}/api/v1/auth/oidc/callback",
-            super::client::public_origin(&req, &state.config.trusted_proxies)
-        ),
+        None => {
+            let url = format!(
+                "{}/api/v1/auth/oidc/callback",
+                super::client::public_origin(&req, &state.config.trusted_proxies)
+            );
+            url::Url::parse(&url).map_err(|_| {
+                AppError::bad_param("Host", "is not a host name this server can be reached at")
+            })?;
+            url
+        }
     };
     let authorization = provider.authorization(&callback_url).await?;
+    let browser = token::random_token()?;
+    let secure = callback_url.starts_with("https:");
     let pending = PendingSignIn {
         nonce: authorization.nonce,
         pkce_verifier: authorization.pkce_verifier,
         callback_url,
         redirect_uri,
+        browser: browser.clone(),
     };
     let sign_in_state = authorization.state;
     state
         .db
         .write(move |conn| sso::begin(conn, &sign_in_state, pending))
         .await?;
-    Ok(redirect(&authorization.url))
+    Ok(redirect(&authorization.url)
+        .cookie(browser_cookie(browser, secure))
+        .finish())
 }
 
 /// Finish a single sign-on (the identity provider sends the browser here).
@@ -122,6 +154,7 @@ pub async fn start_single_sign_on(
 )]
 #[get("/auth/oidc/callback")]
 pub async fn finish_single_sign_on(
+    req: HttpRequest,
     state: Data<AppState>,
     params: QueryParams<CallbackParams>,
 ) -> Result<HttpResponse, AppError> {
@@ -140,6 +173,14 @@ pub async fn finish_single_sign_on(
                 "is unknown, already used or expired; sign in again",
             )
         })?;
+    let browser = req.cookie(BROWSER_COOKIE);
+    if !pending.started_by(browser.as_ref().map(|c| c.value())) {
+        return Err(AppError::bad_param(
+            "state",
+            "belongs to a sign-in started in another browser; sign in again",
+        ));
+    }
+    let pending_secure = pending.callback_url.starts_with("https:");
     let mut back = url::Url::parse(&pending.redirect_uri)
         .map_err(|e| anyhow::anyhow!("a stored redirect_uri does not parse: {e}"))?;
     let outcome = match (params.error, params.code) {
@@ -161,7 +202,14 @@ pub async fn finish_single_sign_on(
                 AppError::Internal(_) => "server_error",
                 _ => "access_denied",
             };
-            (error.to_owned(), e.to_string())
+            let description = match e {
+                AppError::Internal(inner) => {
+                    tracing::error!(error = %inner, "single sign-on failed");
+                    "the sign-in failed on the server; try again".to_owned()
+                }
+                refused => refused.to_string(),
+            };
+            (error.to_owned(), description)
         }),
     };
     let mut fragment = form_urlencoded::Serializer::new(String::new());
@@ -183,14 +231,16 @@ pub async fn finish_single_sign_on(
         }
     }
     back.set_fragment(Some(&fragment.finish()));
-    Ok(redirect(back.as_str()))
+    let mut done = browser_cookie(String::new(), pending_secure);
+    done.make_removal();
+    Ok(redirect(back.as_str()).cookie(done).finish())
 }
 
 async fn finish(
     state: &Data<AppState>,
     provider: &Provider,
     code: &str,
-    pending: PendingSignIn,
+    pending: StartedSignIn,
 ) -> Result<Session, AppError> {
     let identity = provider
         .finish(

@@ -51,6 +51,9 @@ pub struct Identity {
     pub name: Option<String>,
     /// `None`: no claim value maps to a role and there is no default role.
     pub role: Option<Role>,
+    /// Whether the token carried the role claim at all: many providers put groups in ID
+    /// tokens only, and an access token without them says nothing about the role.
+    pub role_claimed: bool,
 }
 
 /// What the login endpoint sends the browser off with, and keeps for the callback.
@@ -61,7 +64,7 @@ pub struct Authorization {
     pub pkce_verifier: String,
 }
 
-/// The provider's signing keys and when they were last fetched.
+/// The provider's signing keys and when they were last fetched (or a fetch was tried).
 struct Keys {
     set: CoreJsonWebKeySet,
     fetched: Instant,
@@ -78,6 +81,8 @@ pub struct Provider {
     default_role: Option<Role>,
     http: ProviderHttp,
     metadata: OnceCell<CoreProviderMetadata>,
+    /// When discovery was last tried: a provider that is down is not asked on every request.
+    discovery_attempt: Mutex<Option<Instant>>,
     keys: RwLock<Option<Keys>>,
     /// Held while the keys are refetched, so a burst of unknown `kid`s makes one request.
     refetching: Mutex<()>,
@@ -88,13 +93,18 @@ pub struct Provider {
 /// per period.
 pub const MIN_JWKS_REFETCH: Duration = Duration::from_secs(5);
 
+/// How long fetched keys are trusted without asking the provider again.
+const KEYS_MAX_AGE: Duration = Duration::from_secs(15 * 60);
+
 impl Provider {
     /// The provider of these settings, or `None` when no issuer is set.
     pub fn from_config(config: &OidcConfig) -> anyhow::Result<Option<Self>> {
         let Some(issuer) = config.issuer.as_deref() else {
             return Ok(None);
         };
-        let issuer = IssuerUrl::new(issuer.trim_end_matches('/').to_owned())
+        // Exactly as configured: the provider's `iss` is compared as a string, and some
+        // providers' issuers end in a slash.
+        let issuer = IssuerUrl::new(issuer.to_owned())
             .map_err(|e| anyhow::anyhow!("FOLIO_OIDC_ISSUER is not a URL: {e}"))?;
         let client_id = config
             .client_id
@@ -103,6 +113,15 @@ impl Provider {
         for uri in &config.redirect_uris.0 {
             url::Url::parse(uri)
                 .map_err(|e| anyhow::anyhow!("FOLIO_OIDC_REDIRECT_URIS: {uri:?}: {e}"))?;
+        }
+        if let Some(callback) = &config.callback_url {
+            url::Url::parse(callback)
+                .map_err(|e| anyhow::anyhow!("FOLIO_OIDC_CALLBACK_URL: {callback:?}: {e}"))?;
+        }
+        if config.role_map.0.is_empty() && config.default_role.is_none() {
+            anyhow::bail!(
+                "single sign-on would refuse everyone: set FOLIO_OIDC_ROLE_MAP or FOLIO_OIDC_DEFAULT_ROLE"
+            );
         }
         let http = reqwest::Client::builder()
             // Following redirects would let a provider's answer point Folio anywhere.
@@ -129,6 +148,7 @@ impl Provider {
             default_role: config.default_role,
             http: ProviderHttp(http),
             metadata: OnceCell::new(),
+            discovery_attempt: Mutex::new(None),
             keys: RwLock::new(None),
             refetching: Mutex::new(()),
         }))
@@ -142,25 +162,32 @@ impl Provider {
         self.client_id.as_str()
     }
 
-    /// The provider's discovery document, fetched once; a 503 while it cannot be reached
-    /// (and tried again by the next request).
+    /// The provider's discovery document, fetched once. While it cannot be fetched, requests
+    /// get a 503, and the provider is asked again at most every MIN_JWKS_REFETCH.
     async fn metadata(&self) -> Result<&CoreProviderMetadata, AppError> {
-        self.metadata
-            .get_or_try_init(|| async {
-                let metadata =
-                    CoreProviderMetadata::discover_async(self.issuer.clone(), &self.http)
-                        .await
-                        .map_err(|e| {
-                            tracing::warn!(error = %e, "OpenID Connect discovery failed");
-                            AppError::unavailable("the identity provider cannot be reached")
-                        })?;
-                *self.keys.write().await = Some(Keys {
-                    set: metadata.jwks().clone(),
-                    fetched: Instant::now(),
-                });
-                Ok(metadata)
-            })
+        let unreachable = || AppError::unavailable("the identity provider cannot be reached");
+        if let Some(metadata) = self.metadata.get() {
+            return Ok(metadata);
+        }
+        let mut last_attempt = self.discovery_attempt.lock().await;
+        if let Some(metadata) = self.metadata.get() {
+            return Ok(metadata);
+        }
+        if last_attempt.is_some_and(|at| at.elapsed() < MIN_JWKS_REFETCH) {
+            return Err(unreachable());
+        }
+        *last_attempt = Some(Instant::now());
+        let metadata = CoreProviderMetadata::discover_async(self.issuer.clone(), &self.http)
             .await
+            .map_err(|e| {
+                tracing::warn!(error = %e, "OpenID Connect discovery failed");
+                unreachable()
+            })?;
+        *self.keys.write().await = Some(Keys {
+            set: metadata.jwks().clone(),
+            fetched: Instant::now(),
+        });
+        Ok(self.metadata.get_or_init(|| async { metadata }).await)
     }
 
     fn client(
@@ -238,10 +265,15 @@ impl Provider {
     }
 
     /// Checks a provider token; `nonce` is the one a sign-in sent (none for bearers). A key id
-    /// the cached keys lack sends Folio back for the provider's keys (rate-limited).
+    /// the cached keys lack sends Folio back for the provider's keys, as do keys older than
+    /// KEYS_MAX_AGE (so a key the provider withdrew stops being trusted).
     async fn verify(&self, token: &str, nonce: Option<&str>) -> Result<Identity, AppError> {
         let token = ProviderToken::from_str(token).map_err(|_| AppError::Unauthenticated)?;
         self.metadata().await?;
+        if self.keys_age().await > KEYS_MAX_AGE {
+            // A provider that is down now keeps the keys Folio has.
+            let _ = self.refetch_keys().await;
+        }
         let nonce = nonce.map(|n| Nonce::new(n.to_owned()));
         match self.check(&token, nonce.as_ref()).await {
             Err(ClaimsVerificationError::SignatureVerification(
@@ -255,6 +287,14 @@ impl Provider {
         })
     }
 
+    async fn keys_age(&self) -> Duration {
+        self.keys
+            .read()
+            .await
+            .as_ref()
+            .map_or(Duration::MAX, |keys| keys.fetched.elapsed())
+    }
+
     async fn check(
         &self,
         token: &ProviderToken,
@@ -264,18 +304,19 @@ impl Provider {
             Some(keys) => keys.set.clone(),
             None => CoreJsonWebKeySet::new(Vec::new()),
         };
+        // A sign-in's ID token is for Folio's client; a bearer for Folio's audience.
+        let audience = match nonce {
+            Some(_) => self.client_id.clone(),
+            None => ClientId::new(self.audience.clone()),
+        };
         // RS256, ES256 and EdDSA only: never `none`, and never HS* (which a token could use
         // to pass off the provider's public key as a shared secret).
-        let verifier = CoreIdTokenVerifier::new_public_client(
-            ClientId::new(self.audience.clone()),
-            self.issuer.clone(),
-            set,
-        )
-        .set_allowed_algs([
-            CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256,
-            CoreJwsSigningAlgorithm::EcdsaP256Sha256,
-            CoreJwsSigningAlgorithm::EdDsa,
-        ]);
+        let verifier = CoreIdTokenVerifier::new_public_client(audience, self.issuer.clone(), set)
+            .set_allowed_algs([
+                CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256,
+                CoreJwsSigningAlgorithm::EcdsaP256Sha256,
+                CoreJwsSigningAlgorithm::EdDsa,
+            ]);
         let claims = match nonce {
             Some(nonce) => token.claims(&verifier, nonce)?,
             None => {
@@ -291,35 +332,40 @@ impl Provider {
         Ok(self.identity(claims))
     }
 
-    /// Fetches the provider's keys again, unless that was done less than MIN_JWKS_REFETCH ago;
-    /// whether there are new keys to try.
+    /// Fetches the provider's keys again, unless that was tried less than MIN_JWKS_REFETCH
+    /// ago (whether or not it worked); whether there are new keys to try.
     async fn refetch_keys(&self) -> Result<bool, AppError> {
         let _one_at_a_time = self.refetching.lock().await;
-        if self
-            .keys
-            .read()
-            .await
-            .as_ref()
-            .is_some_and(|keys| keys.fetched.elapsed() < MIN_JWKS_REFETCH)
-        {
+        if self.keys_age().await < MIN_JWKS_REFETCH {
             return Ok(false);
         }
         let metadata = self.metadata().await?;
-        let set = CoreJsonWebKeySet::fetch_async(metadata.jwks_uri(), &self.http)
-            .await
-            .map_err(|e| {
+        let fetched = CoreJsonWebKeySet::fetch_async(metadata.jwks_uri(), &self.http).await;
+        let mut keys = self.keys.write().await;
+        match fetched {
+            Ok(set) => {
+                *keys = Some(Keys {
+                    set,
+                    fetched: Instant::now(),
+                });
+                Ok(true)
+            }
+            Err(e) => {
                 tracing::warn!(error = %e, "fetching the provider's keys failed");
-                AppError::unavailable("the identity provider cannot be reached")
-            })?;
-        *self.keys.write().await = Some(Keys {
-            set,
-            fetched: Instant::now(),
-        });
-        Ok(true)
+                // Counted as a fetch, so a provider in trouble is not asked again at once.
+                if let Some(keys) = keys.as_mut() {
+                    keys.fetched = Instant::now();
+                }
+                Err(AppError::unavailable(
+                    "the identity provider cannot be reached",
+                ))
+            }
+        }
     }
 
     fn identity(&self, claims: &ProviderClaims) -> Identity {
-        let values = match claims.additional_claims().0.get(&self.role_claim) {
+        let claimed = claims.additional_claims().0.get(&self.role_claim);
+        let values = match claimed {
             Some(serde_json::Value::String(value)) => vec![value.as_str()],
             Some(serde_json::Value::Array(values)) => values
                 .iter()
@@ -344,6 +390,7 @@ impl Provider {
                 .map(|n| n.as_str().to_owned())
                 .or_else(|| claims.preferred_username().map(|u| u.as_str().to_owned())),
             role: mapped.or(self.default_role),
+            role_claimed: claimed.is_some(),
         }
     }
 }

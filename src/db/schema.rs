@@ -121,6 +121,7 @@ diesel::table! {
         pkce_verifier -> Text,
         callback_url -> Text,
         redirect_uri -> Text,
+        browser_hash -> Text,
         created_at -> Timestamp,
     }
 }

@@ -18,6 +18,8 @@ pub struct SignIn {
     pub callback_url: String,
     /// Where the client asked to receive its tokens.
     pub redirect_uri: String,
+    /// SHA-256 of the cookie set on the browser that started the sign-in.
+    pub browser_hash: String,
     pub created_at: NaiveDateTime,
 }
 

@@ -132,8 +132,22 @@ pub fn assert_no_database_text(status: StatusCode, content_type: Option<&str>, b
 
 /// reqwest, with every response checked by `assert_no_database_text`: the whole suite
 /// asserts that no database text reaches a client.
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct TestClient(reqwest::Client);
+
+impl Default for TestClient {
+    /// Idle connections are dropped well before the server's keep-alive (5 s) ends them, so a
+    /// request never goes out on a connection the server is closing at that moment (which
+    /// fails the request, under load, as a connection reset).
+    fn default() -> Self {
+        Self(
+            reqwest::Client::builder()
+                .pool_idle_timeout(std::time::Duration::from_secs(2))
+                .build()
+                .expect("an HTTP client"),
+        )
+    }
+}
 
 pub struct TestRequest(reqwest::RequestBuilder);
 

@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 use std::net::TcpListener;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
@@ -50,6 +50,14 @@ impl SigningKey {
             kid,
             Algorithm::ES256,
             EncodingKey::from_ec_der(&read_fixture(fixture)),
+        )
+    }
+
+    pub fn ed(kid: &str, fixture: &str) -> Self {
+        Self::new(
+            kid,
+            Algorithm::EdDSA,
+            EncodingKey::from_ed_der(&read_fixture(fixture)),
         )
     }
 
@@ -109,6 +117,8 @@ struct Inner {
     /// Set to put this nonce in ID tokens instead of the one the sign-in sent.
     forced_nonce: Mutex<Option<String>>,
     jwks_fetches: AtomicUsize,
+    /// Set to make the JWKS endpoint fail, as a provider in trouble does.
+    jwks_failing: AtomicBool,
 }
 
 pub struct Idp {
@@ -117,20 +127,33 @@ pub struct Idp {
 }
 
 impl Idp {
-    /// A provider signing with `rsa-1.der` (kid `k1`), `ec-1.der` (kid `e1`) also published.
+    /// A provider signing with `rsa-1.der` (kid `k1`); `ec-1.der` (kid `e1`) and `ed-1.der`
+    /// (kid `d1`) also published.
     pub async fn start() -> Self {
+        Self::start_as("").await
+    }
+
+    /// As `start`, with an issuer URL that ends in a slash (as some providers' do).
+    pub async fn start_with_trailing_slash() -> Self {
+        Self::start_as("/").await
+    }
+
+    async fn start_as(issuer_suffix: &str) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-        let issuer = format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port());
+        let port = listener.local_addr().unwrap().port();
+        let issuer = format!("http://127.0.0.1:{port}{issuer_suffix}");
         let signing = SigningKey::rsa("k1", "rsa-1.der");
         let ec = SigningKey::ec("e1", "ec-1.der");
+        let ed = SigningKey::ed("d1", "ed-1.der");
         let inner = Arc::new(Inner {
             issuer: issuer.clone(),
-            published: Mutex::new(vec![signing.jwk.clone(), ec.jwk]),
+            published: Mutex::new(vec![signing.jwk.clone(), ec.jwk, ed.jwk]),
             signing: Mutex::new(signing),
             account: Mutex::new(Account::new(&["writers"])),
             codes: Mutex::new(HashMap::new()),
             forced_nonce: Mutex::new(None),
             jwks_fetches: AtomicUsize::new(0),
+            jwks_failing: AtomicBool::new(false),
         });
         let data = web::Data::from(inner.clone());
         let server = HttpServer::new(move || {
@@ -167,6 +190,10 @@ impl Idp {
         *self.inner.forced_nonce.lock().unwrap() = Some(nonce.to_owned());
     }
 
+    pub fn fail_jwks(&self) {
+        self.inner.jwks_failing.store(true, Ordering::SeqCst);
+    }
+
     pub fn jwks_fetches(&self) -> usize {
         self.inner.jwks_fetches.load(Ordering::SeqCst)
     }
@@ -195,14 +222,15 @@ impl Idp {
 
 async fn discovery(idp: web::Data<Inner>) -> HttpResponse {
     let issuer = &idp.issuer;
+    let base = issuer.trim_end_matches('/');
     HttpResponse::Ok().json(json!({
         "issuer": issuer,
-        "authorization_endpoint": format!("{issuer}/authorize"),
-        "token_endpoint": format!("{issuer}/token"),
-        "jwks_uri": format!("{issuer}/jwks"),
+        "authorization_endpoint": format!("{base}/authorize"),
+        "token_endpoint": format!("{base}/token"),
+        "jwks_uri": format!("{base}/jwks"),
         "response_types_supported": ["code"],
         "subject_types_supported": ["public"],
-        "id_token_signing_alg_values_supported": ["RS256", "ES256"],
+        "id_token_signing_alg_values_supported": ["RS256", "ES256", "EdDSA"],
         "code_challenge_methods_supported": ["S256"],
         "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
     }))
@@ -210,6 +238,9 @@ async fn discovery(idp: web::Data<Inner>) -> HttpResponse {
 
 async fn jwks(idp: web::Data<Inner>) -> HttpResponse {
     idp.jwks_fetches.fetch_add(1, Ordering::SeqCst);
+    if idp.jwks_failing.load(Ordering::SeqCst) {
+        return HttpResponse::InternalServerError().finish();
+    }
     let keys = idp.published.lock().unwrap().clone();
     HttpResponse::Ok().json(json!({ "keys": keys }))
 }

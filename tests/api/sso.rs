@@ -67,13 +67,34 @@ fn fragment(url: &url::Url) -> HashMap<String, String> {
         .collect()
 }
 
-/// The browser's way through a sign-in: Folio's login, the provider (which approves at once),
-/// Folio's callback. Returns the provider's redirect to the callback and where the callback
-/// sends the browser.
-async fn sign_in(app: &TestApp) -> (url::Url, url::Url) {
+/// The cookie a login response sets to tie the sign-in to this browser, as `name=value`.
+fn browser_cookie(response: &reqwest::Response) -> String {
+    let set = response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with("folio_sign_in="))
+        .expect("the login sets folio_sign_in")
+        .to_owned();
+    for attribute in [
+        "HttpOnly",
+        "SameSite=Lax",
+        "Path=/api/v1/auth/oidc",
+        "Max-Age=600",
+    ] {
+        assert!(set.contains(attribute), "{set}");
+    }
+    set.split(';').next().unwrap().to_owned()
+}
+
+/// Folio's login, then the provider (which approves at once): the provider's redirect to the
+/// callback, and the browser's cookie.
+async fn through_the_provider(app: &TestApp) -> (url::Url, String) {
     let browser = browser();
     let login = browser.get(login_url(app, APP)).send().await.unwrap();
     assert_eq!(login.status(), StatusCode::FOUND);
+    let cookie = browser_cookie(&login);
     let authorize = location(&login);
     let asked = query(&authorize);
     assert_eq!(asked["code_challenge_method"], "S256");
@@ -96,11 +117,28 @@ async fn sign_in(app: &TestApp) -> (url::Url, url::Url) {
             .as_str()
             .starts_with(&app.url("/api/v1/auth/oidc/callback"))
     );
-    (callback.clone(), follow_callback(&callback).await)
+    (callback, cookie)
 }
 
-async fn follow_callback(callback: &url::Url) -> url::Url {
-    let back = browser().get(callback.clone()).send().await.unwrap();
+/// The browser's way through a sign-in: Folio's login, the provider, Folio's callback.
+/// Returns the provider's redirect to the callback, the cookie, and where the callback sends
+/// the browser.
+async fn sign_in(app: &TestApp) -> (url::Url, String, url::Url) {
+    let (callback, cookie) = through_the_provider(app).await;
+    let back = follow_callback(&callback, &cookie).await;
+    (callback, cookie, back)
+}
+
+async fn callback(callback: &url::Url, cookie: Option<&str>) -> reqwest::Response {
+    let mut request = browser().get(callback.clone());
+    if let Some(cookie) = cookie {
+        request = request.header("cookie", cookie);
+    }
+    request.send().await.unwrap()
+}
+
+async fn follow_callback(to: &url::Url, cookie: &str) -> url::Url {
+    let back = callback(to, Some(cookie)).await;
     assert_eq!(
         back.status(),
         StatusCode::FOUND,
@@ -126,7 +164,7 @@ async fn the_code_flow_signs_a_user_in_with_the_role_their_claims_map_to() {
         let account = Account::new(&["staff", "writers"]);
         idp.sign_in_as(&account);
 
-        let (_, back) = sign_in(&app).await;
+        let (_, _, back) = sign_in(&app).await;
         assert!(back.as_str().starts_with(APP), "{back}");
         let tokens = fragment(&back);
         assert_eq!(tokens["token_type"], "Bearer");
@@ -154,21 +192,41 @@ async fn the_code_flow_signs_a_user_in_with_the_role_their_claims_map_to() {
             groups: vec!["folio-admins".into(), "writers".into()],
             ..account.clone()
         });
-        let (_, back) = sign_in(&app).await;
-        let (_, promoted) = me(&app, &fragment(&back)["access_token"]).await;
+        let (_, _, back) = sign_in(&app).await;
+        let admin_session = fragment(&back);
+        let (_, promoted) = me(&app, &admin_session["access_token"]).await;
         assert_eq!(promoted["id"], user["id"]);
         assert_eq!(promoted["role"], "admin");
+
+        // An access token without the groups claim (many providers keep it to ID tokens) says
+        // nothing about the role: it is kept.
+        let mut no_groups = idp.claims(&account, CLIENT_ID);
+        no_groups.as_object_mut().unwrap().remove("groups");
+        let (status, same) = me(&app, &idp.sign(&no_groups)).await;
+        assert_eq!(status, StatusCode::OK, "{same}");
+        assert_eq!(same["role"], "admin");
 
         // No mapped group and no default role: refused, back at the app with the reason.
         idp.sign_in_as(&Account {
             groups: vec!["staff".into()],
             ..account.clone()
         });
-        let (_, back) = sign_in(&app).await;
+        let (_, _, back) = sign_in(&app).await;
         let refused = fragment(&back);
         assert_eq!(refused["error"], "access_denied", "{refused:?}");
         assert!(refused["error_description"].contains("role"), "{refused:?}");
         assert!(!refused.contains_key("access_token"));
+        // ...and the sessions the account had end with it.
+        let ended = app
+            .send(
+                reqwest::Method::POST,
+                "/api/v1/auth/refresh",
+                None,
+                Some(json!({"refresh_token": admin_session["refresh_token"]})),
+                None,
+            )
+            .await;
+        assert_eq!(ended.status, StatusCode::UNAUTHORIZED, "{}", ended.body);
     })
     .await;
 }
@@ -182,7 +240,7 @@ async fn a_default_role_admits_users_whose_claims_map_to_none() {
         })
         .await;
         idp.sign_in_as(&Account::new(&[]));
-        let (_, back) = sign_in(&app).await;
+        let (_, _, back) = sign_in(&app).await;
         let (status, user) = me(&app, &fragment(&back)["access_token"]).await;
         assert_eq!(status, StatusCode::OK);
         assert_eq!(user["role"], "contributor");
@@ -191,7 +249,7 @@ async fn a_default_role_admits_users_whose_claims_map_to_none() {
 }
 
 #[actix_web::test]
-async fn a_state_works_once_and_only_a_state_folio_issued() {
+async fn a_state_works_once_in_the_browser_that_started_it_and_only_a_state_folio_issued() {
     on_each_backend(|backend| async move {
         let idp = Idp::start().await;
         let app = spawn_with_sso(backend, &idp, |_| {}).await;
@@ -203,34 +261,51 @@ async fn a_state_works_once_and_only_a_state_folio_issued() {
         let problem: Value = forged.json().await.unwrap();
         assert_eq!(problem["errors"][0]["field"], "state", "{problem}");
 
-        // A replayed callback (the same code and state) finds its state used.
-        let (callback, back) = sign_in(&app).await;
+        // A replayed callback (the same code, state and cookie) finds its state used.
+        let (first, cookie, back) = sign_in(&app).await;
         assert!(fragment(&back).contains_key("access_token"));
-        let replayed = browser().get(callback.clone()).send().await.unwrap();
+        let replayed = callback(&first, Some(&cookie)).await;
         assert_eq!(replayed.status(), StatusCode::BAD_REQUEST);
 
+        // Login CSRF: a sign-in the attacker started, finished by a victim's browser (which
+        // has no cookie, or its own), signs nobody in.
+        let (_, victims_cookie) = through_the_provider(&app).await;
+        for cookie in [None, Some(victims_cookie.as_str())] {
+            let (attackers, _) = through_the_provider(&app).await;
+            let finished = callback(&attackers, cookie).await;
+            assert_eq!(
+                finished.status(),
+                StatusCode::BAD_REQUEST,
+                "cookie {cookie:?}"
+            );
+            let problem: Value = finished.json().await.unwrap();
+            assert!(
+                problem["detail"]
+                    .as_str()
+                    .unwrap()
+                    .contains("another browser"),
+                "{problem}"
+            );
+        }
+
         // The used code under a fresh state: the provider refuses it, and the app is told.
-        let (fresh_callback, _) = {
-            let login = browser().get(login_url(&app, APP)).send().await.unwrap();
-            let authorize = location(&login);
-            let approved = browser().get(authorize).send().await.unwrap();
-            (location(&approved), ())
-        };
-        let mut replay = fresh_callback.clone();
-        let fresh_state = query(&fresh_callback)["state"].clone();
-        let used_code = query(&callback)["code"].clone();
+        let (fresh, fresh_cookie) = through_the_provider(&app).await;
+        let mut replay = fresh.clone();
+        let fresh_state = query(&fresh)["state"].clone();
+        let used_code = query(&first)["code"].clone();
         replay
             .query_pairs_mut()
             .clear()
             .append_pair("code", &used_code)
             .append_pair("state", &fresh_state);
-        let back = follow_callback(&replay).await;
+        let back = follow_callback(&replay, &fresh_cookie).await;
         let refused = fragment(&back);
         assert_eq!(refused["error"], "access_denied", "{refused:?}");
         assert!(!refused.contains_key("access_token"));
 
         // The provider's own refusal reaches the app too.
         let login = browser().get(login_url(&app, APP)).send().await.unwrap();
+        let cookie = browser_cookie(&login);
         let state = query(&location(&login))["state"].clone();
         let mut denied = url::Url::parse(&app.url("/api/v1/auth/oidc/callback")).unwrap();
         denied
@@ -238,7 +313,7 @@ async fn a_state_works_once_and_only_a_state_folio_issued() {
             .append_pair("error", "access_denied")
             .append_pair("error_description", "the user said no")
             .append_pair("state", &state);
-        let back = follow_callback(&denied).await;
+        let back = follow_callback(&denied, &cookie).await;
         assert_eq!(fragment(&back)["error_description"], "the user said no");
     })
     .await;
@@ -250,7 +325,7 @@ async fn an_id_token_with_another_nonce_is_refused() {
         let idp = Idp::start().await;
         let app = spawn_with_sso(backend, &idp, |_| {}).await;
         idp.force_nonce("a-nonce-from-another-sign-in");
-        let (_, back) = sign_in(&app).await;
+        let (_, _, back) = sign_in(&app).await;
         let refused = fragment(&back);
         assert_eq!(refused["error"], "access_denied", "{refused:?}");
         assert!(!refused.contains_key("access_token"));
@@ -298,14 +373,18 @@ async fn the_providers_tokens_are_accepted_as_bearers_for_the_right_audience_onl
         assert_eq!(user["role"], "author");
         // The same identity is the same user, by either way in.
         idp.sign_in_as(&account);
-        let (_, back) = sign_in(&app).await;
+        let (_, _, back) = sign_in(&app).await;
         let (_, signed_in) = me(&app, &fragment(&back)["access_token"]).await;
         assert_eq!(signed_in["id"], user["id"]);
 
-        // ES256 keys work as well as RSA ones.
-        let ec = SigningKey::ec("e1", "ec-1.der");
-        let (status, _) = me(&app, &ec.sign(&idp.claims(&account, CLIENT_ID), None)).await;
-        assert_eq!(status, StatusCode::OK);
+        // ES256 and EdDSA keys work as well as RSA ones.
+        for key in [
+            SigningKey::ec("e1", "ec-1.der"),
+            SigningKey::ed("d1", "ed-1.der"),
+        ] {
+            let (status, body) = me(&app, &key.sign(&idp.claims(&account, CLIENT_ID), None)).await;
+            assert_eq!(status, StatusCode::OK, "{}: {body}", key.kid);
+        }
 
         let mut other_audience = idp.claims(&account, "another-app");
         let mut other_issuer = idp.claims(&account, CLIENT_ID);
@@ -322,10 +401,12 @@ async fn the_providers_tokens_are_accepted_as_bearers_for_the_right_audience_onl
             let claims = b64.encode(idp.claims(&account, CLIENT_ID).to_string());
             format!("{header}.{claims}.")
         };
-        // HS256 with the provider's public key as the secret: the classic confusion attack.
-        let confused = {
+        // HMAC with a key the attacker knows (the classic confusion attack uses the
+        // provider's public key as the secret): HS256 is Folio's own and fails its check;
+        // HS384 and HS512 reach the provider's verifier, which allows no HMAC at all.
+        let hmac = |alg| {
             let key = jsonwebtoken::EncodingKey::from_secret(b"the provider's public key");
-            let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256);
+            let mut header = jsonwebtoken::Header::new(alg);
             header.kid = Some("k1".into());
             jsonwebtoken::encode(&header, &idp.claims(&account, CLIENT_ID), &key).unwrap()
         };
@@ -335,7 +416,9 @@ async fn the_providers_tokens_are_accepted_as_bearers_for_the_right_audience_onl
             ("expired", idp.sign(&expired)),
             ("tampered", tampered),
             ("alg none", unsigned),
-            ("HS256", confused),
+            ("HS256", hmac(jsonwebtoken::Algorithm::HS256)),
+            ("HS384", hmac(jsonwebtoken::Algorithm::HS384)),
+            ("HS512", hmac(jsonwebtoken::Algorithm::HS512)),
             ("not a JWT", "not.a.jwt".to_owned()),
         ] {
             let (status, body) = me(&app, &token).await;
@@ -386,36 +469,124 @@ async fn a_rotated_key_is_fetched_once_and_made_up_key_ids_do_not_hammer_the_pro
         let k1 = SigningKey::rsa("k1", "rsa-1.der");
         let (status, _) = me(&app, &k1.sign(&idp.claims(&account, CLIENT_ID), None)).await;
         assert_eq!(status, StatusCode::UNAUTHORIZED);
+
+        // A provider in trouble is not asked on every request either: with its JWKS endpoint
+        // failing, a burst of unknown kids costs it one request, and known keys still work.
+        idp.fail_jwks();
+        actix_web::rt::time::sleep(folio::auth::oidc::MIN_JWKS_REFETCH).await;
+        let before = idp.jwks_fetches();
+        for n in 0..10 {
+            let token = k2.sign(
+                &idp.claims(&account, CLIENT_ID),
+                Some(&format!("burst-{n}")),
+            );
+            let (status, _) = me(&app, &token).await;
+            assert!(
+                [StatusCode::UNAUTHORIZED, StatusCode::SERVICE_UNAVAILABLE].contains(&status),
+                "{status}"
+            );
+        }
+        assert_eq!(idp.jwks_fetches(), before + 1);
+        let (status, _) = me(&app, &idp.sign(&idp.claims(&account, CLIENT_ID))).await;
+        assert_eq!(status, StatusCode::OK);
     })
     .await;
 }
 
 #[actix_web::test]
-async fn an_existing_account_is_linked_only_by_an_email_the_provider_verified() {
+async fn an_existing_account_is_never_taken_over_by_email_and_an_admin_links_it() {
     on_each_backend(|backend| async move {
         let idp = Idp::start().await;
         let app = spawn_with_sso(backend, &idp, |_| {}).await;
-        let existing = app.user(folio::auth::Role::Editor).await;
+        let existing = app.user(folio::auth::Role::Contributor).await;
 
-        let unverified = Account {
+        // Folio never verified the email its user typed (any user may set theirs to someone
+        // else's): a provider account with the same address, verified there or not, does not
+        // reach this account.
+        let same_email = Account {
             email: existing.email.clone(),
-            email_verified: false,
-            ..Account::new(&["writers"])
+            ..Account::new(&["folio-admins"])
         };
-        let (status, body) = me(&app, &idp.sign(&idp.claims(&unverified, CLIENT_ID))).await;
+        let (status, body) = me(&app, &idp.sign(&idp.claims(&same_email, CLIENT_ID))).await;
         assert_eq!(status, StatusCode::CONFLICT, "{body}");
+        assert!(
+            body["detail"].as_str().unwrap().contains("link-identity"),
+            "{body}"
+        );
+        idp.sign_in_as(&same_email);
+        let (_, _, back) = sign_in(&app).await;
+        assert_eq!(fragment(&back)["error"], "access_denied");
+        let (_, still) = me(&app, &existing.token).await;
+        assert_eq!(still["role"], "contributor");
 
-        let verified = Account {
-            email: existing.email.clone(),
-            ..Account::new(&["writers"])
-        };
-        idp.sign_in_as(&verified);
-        let (_, back) = sign_in(&app).await;
+        // An admin links it; from then on the provider's sign-in reaches it, with the role
+        // the claims give.
+        let linked = std::process::Command::new(env!("CARGO_BIN_EXE_folio"))
+            .args([
+                "--database-url",
+                &app.db.url,
+                "--log",
+                "warn",
+                "--oidc-issuer",
+                &idp.issuer,
+            ])
+            .args([
+                "user",
+                "link-identity",
+                "--email",
+                &existing.email,
+                "--subject",
+            ])
+            .arg(&same_email.subject)
+            .env_remove("FOLIO_DATABASE_URL")
+            .output()
+            .unwrap();
+        assert!(
+            linked.status.success(),
+            "{}",
+            String::from_utf8_lossy(&linked.stderr)
+        );
+        let (_, _, back) = sign_in(&app).await;
         let (status, user) = me(&app, &fragment(&back)["access_token"]).await;
         assert_eq!(status, StatusCode::OK);
         assert_eq!(user["id"], existing.id);
-        // Linked, the account's role is the provider's to say.
-        assert_eq!(user["role"], "author");
+        assert_eq!(user["role"], "admin");
+    })
+    .await;
+}
+
+#[actix_web::test]
+async fn a_separate_audience_applies_to_bearers_and_sign_ins_keep_the_client_id() {
+    on_each_backend(|backend| async move {
+        let idp = Idp::start().await;
+        let app = spawn_with_sso(backend, &idp, |c| {
+            c.oidc.audience = Some("api://folio".into());
+        })
+        .await;
+        let account = Account::new(&["writers"]);
+        let (status, _) = me(&app, &idp.sign(&idp.claims(&account, "api://folio"))).await;
+        assert_eq!(status, StatusCode::OK);
+        let (status, _) = me(&app, &idp.sign(&idp.claims(&account, CLIENT_ID))).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+        // The ID token of a sign-in is for the client.
+        idp.sign_in_as(&account);
+        let (_, _, back) = sign_in(&app).await;
+        assert!(fragment(&back).contains_key("access_token"), "{back}");
+    })
+    .await;
+}
+
+#[actix_web::test]
+async fn an_issuer_that_ends_in_a_slash_is_matched_exactly() {
+    on_each_backend(|backend| async move {
+        let idp = Idp::start_with_trailing_slash().await;
+        assert!(idp.issuer.ends_with('/'));
+        let app = spawn_with_sso(backend, &idp, |_| {}).await;
+        let account = Account::new(&["writers"]);
+        let (status, body) = me(&app, &idp.sign(&idp.claims(&account, CLIENT_ID))).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        let (_, _, back) = sign_in(&app).await;
+        assert!(fragment(&back).contains_key("access_token"), "{back}");
     })
     .await;
 }
