@@ -6,8 +6,6 @@ use std::time::Duration;
 
 use clap::Args;
 
-use crate::auth::Role;
-
 #[derive(Debug, Clone, Args)]
 pub struct Config {
     /// Where the content lives: sqlite://path/to/file.db or postgres://user@host/db.
@@ -623,11 +621,11 @@ pub struct OidcConfig {
         env = "FOLIO_OIDC_ROLE_MAP",
         default_value = ""
     )]
-    pub role_map: RoleMap,
+    pub role_map: String,
 
     /// The role of users whose claim maps to none; unset: such users are refused.
-    #[arg(long = "oidc-default-role", global = true, env = "FOLIO_OIDC_DEFAULT_ROLE", value_parser = parse_role)]
-    pub default_role: Option<Role>,
+    #[arg(long = "oidc-default-role", global = true, env = "FOLIO_OIDC_DEFAULT_ROLE", value_parser = ["contributor", "author", "editor", "admin"])]
+    pub default_role: Option<String>,
 
     /// Where a sign-in may send its tokens (comma-separated, exact match).
     #[arg(
@@ -666,40 +664,12 @@ impl Default for OidcConfig {
             client_secret: None,
             audience: None,
             role_claim: "groups".into(),
-            role_map: RoleMap::default(),
+            role_map: String::new(),
             default_role: None,
             redirect_uris: CommaList::default(),
             scopes: "openid email profile".into(),
             callback_url: None,
         }
-    }
-}
-
-fn parse_role(text: &str) -> Result<Role, String> {
-    Role::parse(text.trim()).ok_or_else(|| format!("unknown role {text:?}"))
-}
-
-/// Claim values and the roles they give.
-#[derive(Debug, Clone, Default)]
-pub struct RoleMap(pub Vec<(String, Role)>);
-
-impl std::str::FromStr for RoleMap {
-    type Err = String;
-
-    /// `value:role, value:role`; a value may itself hold colons (`urn:x:admins:admin`), so
-    /// the role is what follows the last one.
-    fn from_str(s: &str) -> Result<Self, String> {
-        s.split(',')
-            .map(str::trim)
-            .filter(|pair| !pair.is_empty())
-            .map(|pair| {
-                let (value, role) = pair
-                    .rsplit_once(':')
-                    .ok_or_else(|| format!("{pair:?} is not value:role"))?;
-                Ok((value.trim().to_owned(), parse_role(role)?))
-            })
-            .collect::<Result<_, String>>()
-            .map(Self)
     }
 }
 
@@ -848,23 +818,6 @@ mod tests {
         ] {
             assert!(bad.parse::<CorsOrigins>().is_err(), "{bad} was accepted");
         }
-    }
-
-    #[test]
-    fn a_role_map_pairs_claim_values_with_roles() {
-        let map: RoleMap = " folio-admins:admin, urn:corp:writers:author ,"
-            .parse()
-            .unwrap();
-        assert_eq!(
-            map.0,
-            vec![
-                ("folio-admins".to_owned(), Role::Admin),
-                ("urn:corp:writers".to_owned(), Role::Author),
-            ]
-        );
-        assert!("writers".parse::<RoleMap>().is_err());
-        assert!("writers:superuser".parse::<RoleMap>().is_err());
-        assert!("".parse::<RoleMap>().unwrap().0.is_empty());
     }
 
     #[test]

@@ -11,12 +11,10 @@
 //   FOLIO_BASE_URL, FOLIO_SCREENSHOT, CHROMIUM, OIDC_EMAIL (the provider's user), and
 //   optionally OIDC_EXPECTED_ROLE (the Folio role the provider's groups map to)
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
 import { after, before, test } from 'node:test';
 import { launchChromium } from './chromium.mjs';
 
-import { operation, tryItOutWithoutBody } from './swagger-ui.flow.mjs';
+import { screenshotResponse, tryItOutWithoutBody } from './swagger-ui.flow.mjs';
 
 const env = (name, fallback) => {
     const value = process.env[name] ?? fallback;
@@ -56,15 +54,7 @@ before(async () => {
 after(async () => {
     if (page) {
         // The response Swagger UI shows for GET /api/v1/me, and the whole page.
-        mkdirSync(dirname(screenshot), { recursive: true });
-        const full = screenshot.replace(/\.png$/, '') + '-full.png';
-        await operation(page, 'get', '/api/v1/me')
-            .locator('.live-responses-table')
-            .scrollIntoViewIfNeeded({ timeout: 2000 })
-            .catch(() => {});
-        await page.screenshot({ path: screenshot }).catch((e) => console.error(`no screenshot: ${e}`));
-        await page.screenshot({ path: full, fullPage: true }).catch((e) => console.error(`no screenshot: ${e}`));
-        console.log(`screenshots: ${screenshot}, ${full}`);
+        await screenshotResponse(page, 'get', '/api/v1/me', screenshot);
     }
     await closeBrowser?.();
 });

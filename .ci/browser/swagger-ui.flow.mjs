@@ -2,6 +2,9 @@
 // "Authorize" with the token, then create an article with "Try it out". Kept apart from the test
 // so that it can be exercised on its own.
 
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+
 const TIMEOUT = 15_000;
 
 /** The operation block of `method path`, e.g. ('post', '/api/v1/auth/login'). */
@@ -115,4 +118,18 @@ export async function tryItOutUpload(page, path, file) {
     await input.waitFor({ timeout: TIMEOUT });
     await input.setInputFiles(file);
     return execute(op);
+}
+
+/** Screenshots of the response Swagger UI shows for `method path` (`screenshot`) and of the
+ *  whole page (`…-full.png`), for the CI logs; a failure to take them is only reported. */
+export async function screenshotResponse(page, method, path, screenshot) {
+    mkdirSync(dirname(screenshot), { recursive: true });
+    const full = screenshot.replace(/\.png$/, '') + '-full.png';
+    await operation(page, method, path)
+        .locator('.live-responses-table')
+        .scrollIntoViewIfNeeded({ timeout: 2000 })
+        .catch(() => {});
+    await page.screenshot({ path: screenshot }).catch((e) => console.error(`no screenshot: ${e}`));
+    await page.screenshot({ path: full, fullPage: true }).catch((e) => console.error(`no screenshot: ${e}`));
+    console.log(`screenshots: ${screenshot}, ${full}`);
 }

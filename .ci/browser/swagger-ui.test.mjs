@@ -7,13 +7,11 @@
 // Started by .ci/browser.sh, which provides:
 //   FOLIO_BASE_URL, FOLIO_ADMIN_EMAIL, FOLIO_ADMIN_PASSWORD, FOLIO_SCREENSHOT, CHROMIUM
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
 import { crc32, deflateSync } from 'node:zlib';
-import { dirname } from 'node:path';
 import { after, before, test } from 'node:test';
 import { launchChromium } from './chromium.mjs';
 
-import { loginAuthorizeAndCreate, operation, tryItOutUpload } from './swagger-ui.flow.mjs';
+import { loginAuthorizeAndCreate, operation, screenshotResponse, tryItOutUpload } from './swagger-ui.flow.mjs';
 
 const env = (name, fallback) => {
     const value = process.env[name] ?? fallback;
@@ -46,15 +44,7 @@ before(async () => {
 after(async () => {
     if (page) {
         // The last response Swagger UI shows (the 201 of the new article), and the whole page.
-        mkdirSync(dirname(screenshot), { recursive: true });
-        const full = screenshot.replace(/\.png$/, '') + '-full.png';
-        await operation(page, 'post', '/api/v1/articles')
-            .locator('.live-responses-table')
-            .scrollIntoViewIfNeeded({ timeout: 2000 })
-            .catch(() => {});
-        await page.screenshot({ path: screenshot }).catch((e) => console.error(`no screenshot: ${e}`));
-        await page.screenshot({ path: full, fullPage: true }).catch((e) => console.error(`no screenshot: ${e}`));
-        console.log(`screenshots: ${screenshot}, ${full}`);
+        await screenshotResponse(page, 'post', '/api/v1/articles', screenshot);
     }
     await closeBrowser?.();
 });

@@ -118,7 +118,18 @@ impl Provider {
             url::Url::parse(callback)
                 .map_err(|e| anyhow::anyhow!("FOLIO_OIDC_CALLBACK_URL: {callback:?}: {e}"))?;
         }
-        if config.role_map.0.is_empty() && config.default_role.is_none() {
+        let role_map = parse_role_map(&config.role_map)
+            .map_err(|e| anyhow::anyhow!("FOLIO_OIDC_ROLE_MAP: {e}"))?;
+        let default_role = config
+            .default_role
+            .as_deref()
+            .map(|role| {
+                Role::parse(role).ok_or_else(|| {
+                    anyhow::anyhow!("FOLIO_OIDC_DEFAULT_ROLE: unknown role {role:?}")
+                })
+            })
+            .transpose()?;
+        if role_map.is_empty() && default_role.is_none() {
             anyhow::bail!(
                 "single sign-on would refuse everyone: set FOLIO_OIDC_ROLE_MAP or FOLIO_OIDC_DEFAULT_ROLE"
             );
@@ -144,8 +155,8 @@ impl Provider {
                 .map(str::to_owned)
                 .collect(),
             role_claim: config.role_claim.clone(),
-            role_map: config.role_map.0.clone(),
-            default_role: config.default_role,
+            role_map,
+            default_role,
             http: ProviderHttp(http),
             metadata: OnceCell::new(),
             discovery_attempt: Mutex::new(None),
@@ -395,6 +406,22 @@ impl Provider {
     }
 }
 
+/// `value:role, value:role`; a value may itself hold colons (`urn:x:admins:admin`), so the
+/// role is what follows the last one.
+fn parse_role_map(text: &str) -> Result<Vec<(String, Role)>, String> {
+    text.split(',')
+        .map(str::trim)
+        .filter(|pair| !pair.is_empty())
+        .map(|pair| {
+            let (value, role) = pair
+                .rsplit_once(':')
+                .ok_or_else(|| format!("{pair:?} is not value:role"))?;
+            let role = Role::parse(role.trim()).ok_or_else(|| format!("unknown role {role:?}"))?;
+            Ok((value.trim().to_owned(), role))
+        })
+        .collect()
+}
+
 type CoreClientWithCallback = CoreClient<
     openidconnect::EndpointSet,
     openidconnect::EndpointNotSet,
@@ -424,5 +451,24 @@ impl<'c> openidconnect::AsyncHttpClient<'c> for ProviderHttp {
             let body = response.bytes().await.map_err(Box::new)?;
             answer.body(body.to_vec()).map_err(HttpClientError::Http)
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_role_map_pairs_claim_values_with_roles() {
+        assert_eq!(
+            parse_role_map(" folio-admins:admin, urn:corp:writers:author ,").unwrap(),
+            vec![
+                ("folio-admins".to_owned(), Role::Admin),
+                ("urn:corp:writers".to_owned(), Role::Author),
+            ]
+        );
+        assert!(parse_role_map("writers").is_err());
+        assert!(parse_role_map("writers:superuser").is_err());
+        assert!(parse_role_map("").unwrap().is_empty());
     }
 }
