@@ -79,6 +79,11 @@ async fn authenticate_provider(
     token: &str,
 ) -> Result<Caller, AppError> {
     let identity = std::sync::Arc::new(provider.verify_bearer(token).await?);
+    // From now on the token has a budget of its own (`client::rate_key`).
+    state
+        .limits
+        .verified_tokens
+        .insert(crate::auth::token::secret_token_hash(token), ());
     let known = identity.clone();
     // Usually a read; a first use or a changed role is a write.
     let user = match state

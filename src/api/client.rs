@@ -78,22 +78,22 @@ fn parse_node(value: &str) -> Option<IpAddr> {
 }
 
 /// The rate-limit key of a request: the user of a valid access token (checked by signature
-/// only: no database read), a personal access token verified lately, otherwise the client
-/// address.
+/// only: no database read), a personal access token or identity provider's token verified
+/// lately, otherwise the client address.
 pub fn rate_key(req: &HttpRequest, state: &AppState) -> Option<RateKey> {
     let presented = bearer_token(req).and_then(Result::ok);
     if let Some(token) = &presented {
-        if crate::auth::api_token::is_personal(token) {
-            let hash = crate::auth::token::secret_token_hash(token);
-            if state.limits.verified_tokens.get(&hash).is_some() {
-                return Some(RateKey::Token(hash));
-            }
-        } else if let Some(id) = state
-            .tokens()
-            .ok()
-            .and_then(|keys| keys.verify_access(token).ok())
+        if !crate::auth::api_token::is_personal(token)
+            && let Some(id) = state
+                .tokens()
+                .ok()
+                .and_then(|keys| keys.verify_access(token).ok())
         {
             return Some(RateKey::User(id));
+        }
+        let hash = crate::auth::token::secret_token_hash(token);
+        if state.limits.verified_tokens.get(&hash).is_some() {
+            return Some(RateKey::Token(hash));
         }
     }
     client_address(req, &state.config.trusted_proxies).map(RateKey::Address)

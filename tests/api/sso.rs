@@ -552,6 +552,56 @@ async fn an_existing_account_is_never_taken_over_by_email_and_an_admin_links_it(
 }
 
 #[actix_web::test]
+async fn each_provider_token_has_its_own_rate_limit_budget() {
+    on_each_backend(|backend| async move {
+        let idp = Idp::start().await;
+        let app = spawn_with_sso(backend, &idp, |c| {
+            c.rate_limit_anonymous = 100;
+            c.rate_limit_authenticated = 3;
+        })
+        .await;
+        let greedy = idp.sign(&idp.claims(&Account::new(&["writers"]), CLIENT_ID));
+        let other = idp.sign(&idp.claims(&Account::new(&["writers"]), CLIENT_ID));
+        // The first request verifies the token (and counts against the address).
+        let (status, _) = me(&app, &greedy).await;
+        assert_eq!(status, StatusCode::OK);
+        let mut statuses = Vec::new();
+        for _ in 0..4 {
+            let reply = app
+                .send(
+                    reqwest::Method::GET,
+                    "/api/v1/me",
+                    Some(&greedy),
+                    None,
+                    None,
+                )
+                .await;
+            assert!(
+                reply.header("ratelimit-policy").unwrap().contains("q=3"),
+                "{:?}",
+                reply.headers
+            );
+            statuses.push(reply.status);
+        }
+        assert_eq!(
+            statuses,
+            [
+                StatusCode::OK,
+                StatusCode::OK,
+                StatusCode::OK,
+                StatusCode::TOO_MANY_REQUESTS
+            ]
+        );
+        // Another token from the same address has a budget of its own.
+        for _ in 0..2 {
+            let (status, _) = me(&app, &other).await;
+            assert_eq!(status, StatusCode::OK);
+        }
+    })
+    .await;
+}
+
+#[actix_web::test]
 async fn a_separate_audience_applies_to_bearers_and_sign_ins_keep_the_client_id() {
     on_each_backend(|backend| async move {
         let idp = Idp::start().await;
