@@ -5,7 +5,8 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::DbConn;
-use super::schema::{sign_ins, user_identities};
+use super::schema::{sign_ins, user_identities, users};
+use super::users::UserRow;
 
 /// What the callback needs to finish a sign-in the login endpoint started.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -47,6 +48,22 @@ pub fn take_sign_in(conn: &mut DbConn, state_hash: &str) -> QueryResult<Option<S
 /// Forgets sign-ins started before `cutoff` that were never finished.
 pub fn delete_sign_ins_before(conn: &mut DbConn, cutoff: NaiveDateTime) -> QueryResult<usize> {
     diesel::delete(sign_ins::table.filter(sign_ins::created_at.lt(cutoff))).execute(conn)
+}
+
+/// The user a provider identity belongs to, whole: one statement for every request that
+/// brings a provider's token.
+pub fn identity_user(
+    conn: &mut DbConn,
+    issuer: &str,
+    subject: &str,
+) -> QueryResult<Option<UserRow>> {
+    user_identities::table
+        .inner_join(users::table)
+        .filter(user_identities::issuer.eq(issuer))
+        .filter(user_identities::subject.eq(subject))
+        .select(UserRow::as_select())
+        .first(conn)
+        .optional()
 }
 
 /// The user a provider identity belongs to.

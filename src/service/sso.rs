@@ -93,10 +93,10 @@ pub fn sign_in(
 /// The user of a known identity, when signing them in writes nothing: their role is the one
 /// the claims give (or the token carries no role claim). `None`: `provision` has work to do.
 pub fn known_user(conn: &mut DbConn, identity: &Identity) -> Result<Option<User>, AppError> {
-    let Some(user_id) = db::sso::find_identity(conn, &identity.issuer, &identity.subject)? else {
+    let Some(row) = db::sso::identity_user(conn, &identity.issuer, &identity.subject)? else {
         return Ok(None);
     };
-    let user = users::load(conn, user_id)?;
+    let user = User::try_from(row)?;
     if identity.role_claimed && identity.role != Some(user.role) {
         return Ok(None);
     }
