@@ -21,7 +21,10 @@ CALLBACK=http://127.0.0.1:9/signed-in
 
 # The provider: a free port, its issuer read from its first line.
 PROVIDER_LOG="$WORK/oidc-provider.log"
-OIDC_PORT=0 OIDC_GROUPS=writers OIDC_EMAIL=sso.bench@example.com \
+# A new account each run: the provider's issuer (its port) changes, and Folio would not give
+# a new identity the account of an earlier run's.
+RUN=$(date +%s%N)
+OIDC_PORT=0 OIDC_GROUPS=writers OIDC_EMAIL="sso.bench.$RUN@example.com" OIDC_SUBJECT="bench-$RUN" \
     node .ci/browser/oidc-provider.mjs >"$PROVIDER_LOG" 2>&1 &
 PROVIDER=$!
 trap 'stop_server; kill $PROVIDER 2>/dev/null || true' EXIT

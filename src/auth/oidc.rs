@@ -56,6 +56,13 @@ pub struct Identity {
     pub role_claimed: bool,
 }
 
+/// A provider token that passed, and until when it is valid.
+#[derive(Clone)]
+struct Verified {
+    identity: Identity,
+    expires: chrono::DateTime<chrono::Utc>,
+}
+
 /// What the login endpoint sends the browser off with, and keeps for the callback.
 pub struct Authorization {
     pub url: String,
@@ -81,6 +88,8 @@ pub struct Provider {
     default_role: Option<Role>,
     http: ProviderHttp,
     metadata: OnceCell<CoreProviderMetadata>,
+    /// Bearer tokens verified lately, by hash.
+    verified: quick_cache::sync::Cache<String, Verified>,
     /// When discovery was last tried: a provider that is down is not asked on every request.
     discovery_attempt: Mutex<Option<Instant>>,
     keys: RwLock<Option<Keys>>,
@@ -159,6 +168,7 @@ impl Provider {
             default_role,
             http: ProviderHttp(http),
             metadata: OnceCell::new(),
+            verified: quick_cache::sync::Cache::new(10_000),
             discovery_attempt: Mutex::new(None),
             keys: RwLock::new(None),
             refetching: Mutex::new(()),
@@ -266,19 +276,30 @@ impl Provider {
             .id_token()
             .ok_or_else(|| AppError::bad_param("code", "the identity provider sent no ID token"))?
             .to_string();
-        self.verify(&id_token, Some(nonce)).await
+        Ok(self.verify(&id_token, Some(nonce)).await?.identity)
     }
 
     /// The identity behind a token the provider issued for Folio's audience, presented as a
     /// bearer: an access token in JWT form or an ID token. Anything else is a 401.
+    /// A token verified once is known by its hash until it expires: a service sends the same
+    /// token many times, and checking its signature each time is most of what it costs.
     pub async fn verify_bearer(&self, token: &str) -> Result<Identity, AppError> {
-        self.verify(token, None).await
+        let hash = super::token::secret_token_hash(token);
+        if let Some(known) = self.verified.get(&hash) {
+            if known.expires > chrono::Utc::now() {
+                return Ok(known.identity);
+            }
+            self.verified.remove(&hash);
+        }
+        let identity = self.verify(token, None).await?;
+        self.verified.insert(hash, identity.clone());
+        Ok(identity.identity)
     }
 
     /// Checks a provider token; `nonce` is the one a sign-in sent (none for bearers). A key id
     /// the cached keys lack sends Folio back for the provider's keys, as do keys older than
     /// KEYS_MAX_AGE (so a key the provider withdrew stops being trusted).
-    async fn verify(&self, token: &str, nonce: Option<&str>) -> Result<Identity, AppError> {
+    async fn verify(&self, token: &str, nonce: Option<&str>) -> Result<Verified, AppError> {
         let token = ProviderToken::from_str(token).map_err(|_| AppError::Unauthenticated)?;
         self.metadata().await?;
         if self.keys_age().await > KEYS_MAX_AGE {
@@ -310,7 +331,7 @@ impl Provider {
         &self,
         token: &ProviderToken,
         nonce: Option<&Nonce>,
-    ) -> Result<Identity, ClaimsVerificationError> {
+    ) -> Result<Verified, ClaimsVerificationError> {
         let set = match self.keys.read().await.as_ref() {
             Some(keys) => keys.set.clone(),
             None => CoreJsonWebKeySet::new(Vec::new()),
@@ -340,7 +361,10 @@ impl Provider {
                 token.claims(&verifier, |_: Option<&Nonce>| Ok(()))?
             }
         };
-        Ok(self.identity(claims))
+        Ok(Verified {
+            identity: self.identity(claims),
+            expires: claims.expiration(),
+        })
     }
 
     /// Fetches the provider's keys again, unless that was tried less than MIN_JWKS_REFETCH
