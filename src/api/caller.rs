@@ -58,12 +58,7 @@ async fn authenticate(state: Option<Data<AppState>>, token: String) -> Result<Ca
         .ok_or(AppError::Unauthenticated)?;
     let role = Role::parse(&user.role)
         .ok_or_else(|| anyhow::anyhow!("user {} has role {:?}", user.id, user.role))?;
-    Ok(Caller {
-        user_id: user.id,
-        role,
-        scopes: None,
-        token_expires_at: None,
-    })
+    Ok(Caller::signed_in(user.id, role))
 }
 
 fn signed_by_folio(token: &str) -> bool {
@@ -78,12 +73,10 @@ async fn authenticate_provider(
     provider: &Provider,
     token: &str,
 ) -> Result<Caller, AppError> {
-    let identity = std::sync::Arc::new(provider.verify_bearer(token).await?);
+    let hash = crate::auth::token::secret_token_hash(token);
+    let identity = std::sync::Arc::new(provider.verify_bearer(token, &hash).await?);
     // From now on the token has a budget of its own (`client::rate_key`).
-    state
-        .limits
-        .verified_tokens
-        .insert(crate::auth::token::secret_token_hash(token), ());
+    state.limits.verified_tokens.insert(hash, ());
     let known = identity.clone();
     // Usually a read; a first use or a changed role is a write.
     let user = match state
@@ -99,12 +92,7 @@ async fn authenticate_provider(
                 .await?
         }
     };
-    Ok(Caller {
-        user_id: user.id,
-        role: user.role,
-        scopes: None,
-        token_expires_at: None,
-    })
+    Ok(Caller::signed_in(user.id, user.role))
 }
 
 /// A personal access token: known, unexpired, and its user enabled; the role is the user's

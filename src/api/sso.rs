@@ -17,7 +17,7 @@ use crate::auth::oidc::Provider;
 use crate::auth::token;
 use crate::error::AppError;
 use crate::service::sessions::Session;
-use crate::service::sso::{self, PendingSignIn, StartedSignIn};
+use crate::service::sso::{self, SignInDetails};
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -117,17 +117,17 @@ pub async fn start_single_sign_on(
     let authorization = provider.authorization(&callback_url).await?;
     let browser = token::random_token()?;
     let secure = callback_url.starts_with("https:");
-    let pending = PendingSignIn {
+    let details = SignInDetails {
         nonce: authorization.nonce,
         pkce_verifier: authorization.pkce_verifier,
         callback_url,
         redirect_uri,
-        browser: browser.clone(),
     };
     let sign_in_state = authorization.state;
+    let cookie = browser.clone();
     state
         .db
-        .write(move |conn| sso::begin(conn, &sign_in_state, pending))
+        .write(move |conn| sso::begin(conn, &sign_in_state, &cookie, details))
         .await?;
     Ok(redirect(&authorization.url)
         .cookie(browser_cookie(browser, secure))
@@ -163,7 +163,7 @@ pub async fn finish_single_sign_on(
     let presented = params
         .state
         .ok_or_else(|| AppError::bad_param("state", "is required"))?;
-    let pending = state
+    let started = state
         .db
         .write(move |conn| sso::take(conn, &presented))
         .await?
@@ -174,12 +174,13 @@ pub async fn finish_single_sign_on(
             )
         })?;
     let browser = req.cookie(BROWSER_COOKIE);
-    if !pending.started_by(browser.as_ref().map(|c| c.value())) {
+    if !started.started_by(browser.as_ref().map(|c| c.value())) {
         return Err(AppError::bad_param(
             "state",
             "belongs to a sign-in started in another browser; sign in again",
         ));
     }
+    let pending = started.details;
     let pending_secure = pending.callback_url.starts_with("https:");
     let mut back = url::Url::parse(&pending.redirect_uri)
         .map_err(|e| anyhow::anyhow!("a stored redirect_uri does not parse: {e}"))?;
@@ -240,7 +241,7 @@ async fn finish(
     state: &Data<AppState>,
     provider: &Provider,
     code: &str,
-    pending: StartedSignIn,
+    pending: SignInDetails,
 ) -> Result<Session, AppError> {
     let identity = provider
         .finish(

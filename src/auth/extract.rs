@@ -15,6 +15,17 @@ pub struct Caller {
 }
 
 impl Caller {
+    /// A signed-in session (a Folio access token or an identity provider's token): all that
+    /// the role allows.
+    pub fn signed_in(user_id: i64, role: Role) -> Self {
+        Self {
+            user_id,
+            role,
+            scopes: None,
+            token_expires_at: None,
+        }
+    }
+
     /// Whether the caller's credential covers `scope` (a session covers everything its role
     /// allows).
     pub fn has_scope(&self, scope: Scope) -> bool {

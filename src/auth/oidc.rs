@@ -175,14 +175,6 @@ impl Provider {
         }))
     }
 
-    pub fn issuer(&self) -> &str {
-        self.issuer.as_str()
-    }
-
-    pub fn client_id(&self) -> &str {
-        self.client_id.as_str()
-    }
-
     /// The provider's discovery document, fetched once. While it cannot be fetched, requests
     /// get a 503, and the provider is asked again at most every MIN_JWKS_REFETCH.
     async fn metadata(&self) -> Result<&CoreProviderMetadata, AppError> {
@@ -283,16 +275,16 @@ impl Provider {
     /// bearer: an access token in JWT form or an ID token. Anything else is a 401.
     /// A token verified once is known by its hash until it expires: a service sends the same
     /// token many times, and checking its signature each time is most of what it costs.
-    pub async fn verify_bearer(&self, token: &str) -> Result<Identity, AppError> {
-        let hash = super::token::secret_token_hash(token);
-        if let Some(known) = self.verified.get(&hash) {
+    /// `hash` is the token's `secret_token_hash`, which the caller also keys its rate limit by.
+    pub async fn verify_bearer(&self, token: &str, hash: &str) -> Result<Identity, AppError> {
+        if let Some(known) = self.verified.get(hash) {
             if known.expires > chrono::Utc::now() {
                 return Ok(known.identity);
             }
-            self.verified.remove(&hash);
+            self.verified.remove(hash);
         }
         let identity = self.verify(token, None).await?;
-        self.verified.insert(hash, identity.clone());
+        self.verified.insert(hash.to_owned(), identity.clone());
         Ok(identity.identity)
     }
 

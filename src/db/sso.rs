@@ -50,8 +50,8 @@ pub fn delete_sign_ins_before(conn: &mut DbConn, cutoff: NaiveDateTime) -> Query
     diesel::delete(sign_ins::table.filter(sign_ins::created_at.lt(cutoff))).execute(conn)
 }
 
-/// The user a provider identity belongs to, whole: one statement for every request that
-/// brings a provider's token.
+/// The user a provider identity belongs to: one statement for every request that brings a
+/// provider's token.
 pub fn identity_user(
     conn: &mut DbConn,
     issuer: &str,
@@ -62,16 +62,6 @@ pub fn identity_user(
         .filter(user_identities::issuer.eq(issuer))
         .filter(user_identities::subject.eq(subject))
         .select(UserRow::as_select())
-        .first(conn)
-        .optional()
-}
-
-/// The user a provider identity belongs to.
-pub fn find_identity(conn: &mut DbConn, issuer: &str, subject: &str) -> QueryResult<Option<i64>> {
-    user_identities::table
-        .filter(user_identities::issuer.eq(issuer))
-        .filter(user_identities::subject.eq(subject))
-        .select(user_identities::user_id)
         .first(conn)
         .optional()
 }

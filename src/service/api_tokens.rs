@@ -94,13 +94,7 @@ pub fn create_for_email(
         .filter(|user| !user.disabled)
         .ok_or(AppError::NotFound("user"))?;
     let role = Role::parse(&user.role).ok_or(AppError::NotFound("user"))?;
-    let owner = Caller {
-        user_id: user.id,
-        role,
-        scopes: None,
-        token_expires_at: None,
-    };
-    create(conn, &owner, request)
+    create(conn, &Caller::signed_in(user.id, role), request)
 }
 
 fn check_grantable(role: Role, scopes: Scopes) -> Result<(), AppError> {

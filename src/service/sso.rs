@@ -15,22 +15,17 @@ use crate::error::AppError;
 /// How long a browser may spend at the provider before the callback.
 const SIGN_IN_LIFETIME: TimeDelta = TimeDelta::minutes(10);
 
-/// A sign-in the callback can finish once.
-pub struct PendingSignIn {
+/// What the callback needs to finish a sign-in.
+pub struct SignInDetails {
     pub nonce: String,
     pub pkce_verifier: String,
     pub callback_url: String,
     pub redirect_uri: String,
-    /// The cookie value the starting browser got (its hash is stored).
-    pub browser: String,
 }
 
 /// A sign-in the callback found: `browser_hash` must match the cookie the callback brings.
 pub struct StartedSignIn {
-    pub nonce: String,
-    pub pkce_verifier: String,
-    pub callback_url: String,
-    pub redirect_uri: String,
+    pub details: SignInDetails,
     browser_hash: String,
 }
 
@@ -43,19 +38,25 @@ impl StartedSignIn {
     }
 }
 
-/// Records a sign-in under way, by a hash of its state; forgets those left unfinished.
-pub fn begin(conn: &mut DbConn, state: &str, pending: PendingSignIn) -> Result<(), AppError> {
+/// Records a sign-in under way, by a hash of its state, tied to the browser that was given the
+/// cookie `browser`; forgets those left unfinished.
+pub fn begin(
+    conn: &mut DbConn,
+    state: &str,
+    browser: &str,
+    details: SignInDetails,
+) -> Result<(), AppError> {
     let now = db::now();
     db::sso::delete_sign_ins_before(conn, now - SIGN_IN_LIFETIME)?;
     db::sso::insert_sign_in(
         conn,
         &SignIn {
             state_hash: token::secret_token_hash(state),
-            nonce: pending.nonce,
-            pkce_verifier: pending.pkce_verifier,
-            callback_url: pending.callback_url,
-            redirect_uri: pending.redirect_uri,
-            browser_hash: token::secret_token_hash(&pending.browser),
+            nonce: details.nonce,
+            pkce_verifier: details.pkce_verifier,
+            callback_url: details.callback_url,
+            redirect_uri: details.redirect_uri,
+            browser_hash: token::secret_token_hash(browser),
             created_at: now,
         },
     )?;
@@ -69,10 +70,12 @@ pub fn take(conn: &mut DbConn, state: &str) -> Result<Option<StartedSignIn>, App
     Ok(taken
         .filter(|s| db::now() - s.created_at < SIGN_IN_LIFETIME)
         .map(|s| StartedSignIn {
-            nonce: s.nonce,
-            pkce_verifier: s.pkce_verifier,
-            callback_url: s.callback_url,
-            redirect_uri: s.redirect_uri,
+            details: SignInDetails {
+                nonce: s.nonce,
+                pkce_verifier: s.pkce_verifier,
+                callback_url: s.callback_url,
+                redirect_uri: s.redirect_uri,
+            },
             browser_hash: s.browser_hash,
         }))
 }
@@ -109,17 +112,17 @@ pub fn known_user(conn: &mut DbConn, identity: &Identity) -> Result<Option<User>
 pub fn provision(conn: &mut DbConn, identity: &Identity) -> Result<User, AppError> {
     let attempt = |conn: &mut DbConn| {
         db::write_transaction(conn, |conn| {
-            let known = db::sso::find_identity(conn, &identity.issuer, &identity.subject)?;
+            let known = db::sso::identity_user(conn, &identity.issuer, &identity.subject)?;
             match (known, identity.role) {
-                (Some(user_id), Some(role)) => {
-                    let user = users::load(conn, user_id)?;
+                (Some(row), Some(role)) => {
+                    let user = User::try_from(row)?;
                     if user.role == role || !identity.role_claimed {
                         return Ok(Some(user));
                     }
                     users::sync_role(conn, &user, role).map(Some)
                 }
-                (Some(user_id), None) => {
-                    db::tokens::revoke_all_for_user(conn, user_id, db::now())?;
+                (Some(row), None) => {
+                    db::tokens::revoke_all_for_user(conn, row.id, db::now())?;
                     Ok(None)
                 }
                 (None, Some(role)) => create(conn, identity, role).map(Some),
@@ -211,13 +214,13 @@ pub fn link(conn: &mut DbConn, email: &str, issuer: &str, subject: &str) -> Resu
         let user: User = db::users::find_by_email(conn, &email.trim().to_lowercase())?
             .ok_or(AppError::NotFound("user"))?
             .try_into()?;
-        if db::sso::find_identity(conn, issuer, subject)?.is_some() {
+        if db::sso::identity_user(conn, issuer, subject)?.is_some() {
             return Err(AppError::conflict(
                 "subject",
                 "this identity is already linked to a user",
             ));
         }
         db::sso::insert_identity(conn, user.id, issuer, subject, db::now())?;
-        Ok(user.clone())
+        Ok(user)
     })
 }

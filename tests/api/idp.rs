@@ -200,6 +200,17 @@ impl Idp {
 
     /// The claims the provider puts in a token for `account`, for `audience`, valid 5 minutes.
     pub fn claims(&self, account: &Account, audience: &str) -> Value {
+        self.inner.claims(account, audience)
+    }
+
+    /// A token signed with the provider's current key.
+    pub fn sign(&self, claims: &Value) -> String {
+        self.inner.sign(claims)
+    }
+}
+
+impl Inner {
+    fn claims(&self, account: &Account, audience: &str) -> Value {
         let now = chrono::Utc::now().timestamp();
         json!({
             "iss": self.issuer,
@@ -214,9 +225,8 @@ impl Idp {
         })
     }
 
-    /// A token signed with the provider's current key.
-    pub fn sign(&self, claims: &Value) -> String {
-        self.inner.signing.lock().unwrap().sign(claims, None)
+    fn sign(&self, claims: &Value) -> String {
+        self.signing.lock().unwrap().sign(claims, None)
     }
 }
 
@@ -325,12 +335,8 @@ async fn token(
             return invalid_grant("PKCE verification failed");
         }
     }
-    let issuer = Idp {
-        issuer: idp.issuer.clone(),
-        inner: idp.clone().into_inner(),
-    };
-    let mut claims = issuer.claims(&grant.account, &grant.client_id);
-    let access_token = issuer.sign(&claims);
+    let mut claims = idp.claims(&grant.account, &grant.client_id);
+    let access_token = idp.sign(&claims);
     let nonce = idp.forced_nonce.lock().unwrap().clone().or(grant.nonce);
     if let Some(nonce) = nonce {
         claims["nonce"] = json!(nonce);
@@ -340,6 +346,6 @@ async fn token(
         "access_token": access_token,
         "token_type": "Bearer",
         "expires_in": 300,
-        "id_token": issuer.sign(&claims),
+        "id_token": idp.sign(&claims),
     }))
 }
