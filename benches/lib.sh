@@ -141,3 +141,17 @@ access_token() {
         -d "{\"email\":\"$email\",\"password\":\"benchmark password 1\"}" \
         "$BASE/api/v1/auth/login" | json "d['access_token']"
 }
+
+# oldest_tag: the running server's tag whose newest article is oldest (the seed retires one:
+# it is on the oldest tenth of the articles only).
+oldest_tag() {
+    python3 - "$BASE" <<'PY'
+import json, sys, urllib.request
+base = sys.argv[1]
+tags = json.load(urllib.request.urlopen(base + "/api/v1/tags?limit=100"))["data"]
+def newest(slug):
+    page = json.load(urllib.request.urlopen(f"{base}/api/v1/articles?tag={slug}&limit=1&count=none"))
+    return page["data"][0]["published_at"] if page["data"] else "9999"
+print(min((t["slug"] for t in tags if t["article_count"]), key=newest))
+PY
+}

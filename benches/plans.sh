@@ -24,10 +24,13 @@ for backend in "${BACKENDS[@]}"; do
     read -r tag second < <(curl -fs "$BASE/api/v1/tags?limit=100" |
         json "' '.join(t['slug'] for t in sorted(d['data'], key=lambda t: -t['article_count'])[:2])")
     author=$(curl -fs "$BASE/api/v1/authors?limit=100" | json "max(d['data'], key=lambda a: a['article_count'])['slug']")
+    old_tag=$(oldest_tag)
     sleep 1
     for path in \
         "/api/v1/articles?tag=$tag&limit=20" \
         "/api/v1/articles?tag=$tag,$second&tag_match=all&limit=20" \
+        "/api/v1/articles?tag=$old_tag&limit=20" \
+        "/api/v1/articles?tag=$tag,$second&tag_match=all&exclude_tag=$old_tag&limit=20" \
         "/api/v1/articles?exclude_tag=$tag&limit=20" \
         "/api/v1/articles?author=$author&limit=20" \
         "/api/v1/articles?published_after=2025-01-01T00:00:00Z&published_before=2025-07-01T00:00:00Z&limit=20"; do

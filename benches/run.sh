@@ -6,6 +6,7 @@
 #   benches/run.sh [N] [sqlite] [postgres]
 #   BENCH_DURATION=10s BENCH_CONNECTIONS=64 BENCH_THREADS=1 benches/run.sh 10000
 #   BENCH_CACHE_TTLS=1000 benches/run.sh 1000000 sqlite     (cache on only; "0" is cache off)
+#   BENCH_STEADY_RATE=1000: the rate of the cache-off rows measured at a steady rate
 #
 # Server and load generator share this machine's cores, as on a developer laptop. The last two
 # columns are CPU time per request of the server and of PostgreSQL (all its processes).
@@ -30,6 +31,7 @@ for backend in "${BACKENDS[@]}"; do
         read -r tag second < <(curl -fs "$BASE/api/v1/tags?limit=100" |
             json "' '.join(t['slug'] for t in sorted(d['data'], key=lambda t: -t['article_count'])[:2])")
         author=$(curl -fs "$BASE/api/v1/authors?limit=100" | json "max(d['data'], key=lambda a: a['article_count'])['slug']")
+        old_tag=$(oldest_tag)
         total=$(curl -fs "$BASE/api/v1/articles?limit=1" | json "d['meta']['total']")
         # A cursor 90% of the way down the list, reached by walking cursors of 100.
         cursor=$(python3 - "$BASE" "$((total * 9 / 10))" <<'PY'
@@ -46,10 +48,11 @@ print(cursor)
 PY
 )
         slug=$(curl -fs "$BASE/api/v1/articles?limit=1&cursor=$cursor&count=none" | json "d['data'][0]['slug']")
-        declare -a names=("tag-filtered list" "all-of two tags" "page 1" "deep page by cursor" "author's list" "article by slug" "tags with counts" "healthz (ceiling)")
+        declare -a names=("tag-filtered list" "all-of two tags" "an old tag's list" "page 1" "deep page by cursor" "author's list" "article by slug" "tags with counts" "healthz (ceiling)")
         declare -a paths=(
             "/api/v1/articles?tag=$tag&limit=20"
             "/api/v1/articles?tag=$tag,$second&tag_match=all&limit=20"
+            "/api/v1/articles?tag=$old_tag&limit=20"
             "/api/v1/articles?limit=20"
             "/api/v1/articles?limit=20&cursor=$cursor"
             "/api/v1/articles?author=$author&limit=20"
@@ -61,6 +64,17 @@ PY
             line=$(printf '%-9s %-8s %-6s %-24s %s' "$backend" "$N" "$cache" "${names[$i]}" "$(measure "$BASE${paths[$i]}")")
             echo "$line" | tee -a "$RESULTS"
         done
+        if [ "$cache" = off ]; then
+            # The lists at a steady rate from the same 64 connections (BENCH_STEADY_RATE,
+            # default 1,000/s, below every list's ceiling here): latency without the queue.
+            rate=${BENCH_STEADY_RATE:-1000}
+            declare -a steady=("tag list" "all-of two tags" "old tag's list" "page 1")
+            for i in "${!steady[@]}"; do
+                line=$(printf '%-9s %-8s %-6s %-24s %s' "$backend" "$N" "$cache" "${steady[$i]} @ $rate/s" \
+                    "$(STEADY_DELAY_MS=$((CONNECTIONS * 1000 / rate)) measure "$BASE${paths[$i]}" -s benches/steady.lua)")
+                echo "$line" | tee -a "$RESULTS"
+            done
+        fi
         if [ "$cache" = off ] && [ -z "${BENCH_SKIP_LOGINS:-}" ]; then
             # Logins (argon2id, 19 MiB, t=2) alone, then the tag-filtered list while logins run.
             access_token "$url" bench@example.com author >/dev/null
@@ -78,4 +92,4 @@ PY
         stop_server
     done
 done
-echo "tags: $tag, $second; author: $author; deep cursor at 90% of $total; results in $RESULTS"
+echo "tags: $tag, $second; old tag: $old_tag; author: $author; deep cursor at 90% of $total; results in $RESULTS"

@@ -401,16 +401,23 @@ fn generate_article(
             Some(now - Duration::minutes(age_minutes) - Duration::seconds(rng.i64(0..60))),
         ),
     };
+    // With two tags or more the last one is retired: it is on the oldest tenth of the
+    // articles and no newer one, as a series a site stopped writing is, so the benchmarks
+    // meet a tag whose every article is old.
+    let retired = (options.tags >= 2).then(|| options.tags - 1);
+    let drawn_from = retired.unwrap_or(options.tags);
     let mut tags = Vec::new();
     for _ in 0..rng.usize(1..=5) {
         // Squaring skews the choice, so a few tags are popular and most are niche.
         let u = rng.f64();
-        let tag = ((u * u) * options.tags as f64) as usize;
+        let tag = (((u * u) * drawn_from as f64) as usize).min(drawn_from - 1);
         if !tags.contains(&tag) {
-            tags.push(tag.min(options.tags - 1));
+            tags.push(tag);
         }
     }
-    tags.dedup();
+    if let Some(retired) = retired.filter(|_| index < options.articles / 10) {
+        tags.push(retired);
+    }
     Draft {
         excerpt: markdown::excerpt(&body_markdown, 200),
         reading_time: markdown::reading_time(&body_markdown),

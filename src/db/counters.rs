@@ -123,6 +123,8 @@ pub enum Counted<'a> {
     All,
     TagSlug(&'a str),
     AuthorSlug(&'a str),
+    /// Every published article but those with this tag.
+    AllButTagSlug(&'a str),
 }
 
 diesel::define_sql_function! {
@@ -171,39 +173,38 @@ pub fn visible(
             .single_value(),
         0_i64,
     );
+    let all = or_zero(
+        counter(Scope::All)
+            .filter(article_counts::ref_id.eq(0_i64))
+            .single_value(),
+        0_i64,
+    ) + or_zero(due.count().single_value(), 0_i64);
+    let tagged = |slug: &str| {
+        let tag = tags::table
+            .filter(tags::slug.eq(slug.to_owned()))
+            .select(tags::id);
+        let has_tag = article_tags::table
+            .filter(article_tags::article_id.eq(articles::id))
+            .filter(article_tags::tag_id.eq_any(tag.clone()));
+        or_zero(
+            counter(Scope::Tag)
+                .filter(article_counts::ref_id.eq_any(tag))
+                .single_value(),
+            0_i64,
+        ) + or_zero(
+            due.filter(diesel::dsl::exists(has_tag))
+                .count()
+                .single_value(),
+            0_i64,
+        )
+    };
     let (count, all_counted, changed) = match counted {
-        Counted::All => diesel::select((
-            or_zero(
-                counter(Scope::All)
-                    .filter(article_counts::ref_id.eq(0_i64))
-                    .single_value(),
-                0_i64,
-            ) + or_zero(due.count().single_value(), 0_i64),
-            all_counted,
-            changed,
-        ))
-        .get_result(conn)?,
+        Counted::All => diesel::select((all, all_counted, changed)).get_result(conn)?,
         Counted::TagSlug(slug) => {
-            let tag = tags::table.filter(tags::slug.eq(slug)).select(tags::id);
-            let tagged = article_tags::table
-                .filter(article_tags::article_id.eq(articles::id))
-                .filter(article_tags::tag_id.eq_any(tag));
-            diesel::select((
-                or_zero(
-                    counter(Scope::Tag)
-                        .filter(article_counts::ref_id.eq_any(tag))
-                        .single_value(),
-                    0_i64,
-                ) + or_zero(
-                    due.filter(diesel::dsl::exists(tagged))
-                        .count()
-                        .single_value(),
-                    0_i64,
-                ),
-                all_counted,
-                changed,
-            ))
-            .get_result(conn)?
+            diesel::select((tagged(slug), all_counted, changed)).get_result(conn)?
+        }
+        Counted::AllButTagSlug(slug) => {
+            diesel::select((all - tagged(slug), all_counted, changed)).get_result(conn)?
         }
         Counted::AuthorSlug(slug) => {
             let author = users::table.filter(users::slug.eq(slug)).select(users::id);

@@ -74,6 +74,9 @@ diesel::table! {
     article_tags (article_id, tag_id) {
         article_id -> BigInt,
         tag_id -> BigInt,
+        /// The article's `published_at` while it is published, kept by triggers (the tag's
+        /// timeline, migration `tag_timeline`).
+        published_at -> Nullable<Timestamp>,
     }
 }
 

@@ -93,6 +93,24 @@ async fn every_filter_sort_page_and_cursor_returns_exactly_the_reference_article
             .author
             .clone();
         let (after, before) = (rfc3339(t1), rfc3339(t2));
+        // A third tag to exclude, and the seed's retired tag, on its oldest articles only.
+        let c = rows
+            .iter()
+            .flat_map(|r| r.tags.iter())
+            .find(|t| **t != a && **t != b)
+            .expect("a third tag")
+            .clone();
+        let newest_with = |tag: &str| rows.iter().filter(|r| r.has_tag(tag)).map(|r| r.id).max();
+        let retired = rows
+            .iter()
+            .flat_map(|r| r.tags.iter())
+            .min_by_key(|t| newest_with(t))
+            .expect("a tag")
+            .clone();
+        assert!(
+            newest_with(&retired) < Some(rows.len() as i64 / 5),
+            "an old tag"
+        );
 
         type Keep = Box<dyn Fn(&Row) -> bool>;
         let cases: Vec<(String, &str, Keep)> = vec![
@@ -146,6 +164,32 @@ async fn every_filter_sort_page_and_cursor_returns_exactly_the_reference_article
                     })
                 },
             ),
+            // Read from the tags' timelines: in both date orders, with exclusions and dates.
+            (
+                format!("tag={a}&published_after={after}"),
+                "published_at",
+                {
+                    let a = a.clone();
+                    Box::new(move |r| r.has_tag(&a) && r.published_at.is_some_and(|t| t > t1))
+                },
+            ),
+            (
+                format!("tag={a},{b}&tag_match=all&exclude_tag={c}&published_before={before}"),
+                "-published_at",
+                {
+                    let (a, b, c) = (a.clone(), b.clone(), c.clone());
+                    Box::new(move |r| {
+                        r.has_tag(&a)
+                            && r.has_tag(&b)
+                            && !r.has_tag(&c)
+                            && r.published_at.is_some_and(|t| t < t2)
+                    })
+                },
+            ),
+            (format!("tag={retired}"), "-published_at", {
+                let retired = retired.clone();
+                Box::new(move |r| r.has_tag(&retired))
+            }),
             (
                 "q=LESSONS".to_owned(),
                 "-published_at",

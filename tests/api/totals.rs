@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use diesel::prelude::*;
 use folio::auth::Role;
-use folio::db::schema::{article_counts, count_watermark};
+use folio::db::schema::{article_counts, article_tags, articles, count_watermark};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
@@ -49,6 +49,25 @@ async fn assert_api_counts_match_rows(app: &TestApp, when: &str) {
             .await;
         assert_eq!(listed["meta"]["total"], expected, "{when}: tag list {slug}");
         assert_eq!(listed["meta"]["total_exact"], true);
+        let others = app
+            .get_json(
+                &format!("/api/v1/articles?exclude_tag={slug}&limit=1"),
+                StatusCode::OK,
+            )
+            .await;
+        assert_eq!(
+            others["meta"]["total"],
+            all - expected,
+            "{when}: all but {slug}"
+        );
+        assert_eq!(others["meta"]["total_exact"], true);
+        // The page itself comes from the tag's timeline, which the writes must keep too.
+        let newest = corpus::expected(&rows, "-published_at", |r| r.has_tag(slug));
+        assert_eq!(
+            listed["data"][0]["id"].as_i64(),
+            newest.first().copied(),
+            "{when}: newest of tag {slug}"
+        );
     }
     let authors = app
         .get_json("/api/v1/authors?limit=100", StatusCode::OK)
@@ -73,6 +92,34 @@ async fn assert_api_counts_match_rows(app: &TestApp, when: &str) {
             )
             .await;
         assert_eq!(page["meta"]["total"], *count, "{when}: author list {slug}");
+    }
+}
+
+/// Every tag's timeline (`article_tags.published_at`) against its article: the article's
+/// time while it is published, none otherwise.
+fn assert_timelines_match_rows(app: &TestApp, when: &str) {
+    let mut conn = app.connect();
+    let stored: Vec<(
+        i64,
+        i64,
+        Option<chrono::NaiveDateTime>,
+        String,
+        Option<chrono::NaiveDateTime>,
+    )> = article_tags::table
+        .inner_join(articles::table)
+        .select((
+            article_tags::article_id,
+            article_tags::tag_id,
+            article_tags::published_at,
+            articles::status,
+            articles::published_at,
+        ))
+        .load(&mut conn)
+        .unwrap();
+    assert!(!stored.is_empty());
+    for (article, tag, timeline, status, published_at) in stored {
+        let expected = published_at.filter(|_| status == "published");
+        assert_eq!(timeline, expected, "{when}: article {article}, tag {tag}");
     }
 }
 
@@ -260,6 +307,7 @@ async fn counters_always_equal_a_full_count_through_a_random_mix_of_writes() {
 
         random_writes(&app, &editor, &admin, &authors).await;
 
+        assert_timelines_match_rows(&app, "right after the writes");
         assert_api_counts_match_rows(&app, "right after the writes").await;
         // Scheduled articles come due: visible at once, counted by the job within a second.
         actix_web::rt::time::sleep(Duration::from_millis(2100)).await;

@@ -6,15 +6,23 @@
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
-use diesel::sql_types::{Bool, Nullable, Text, Timestamp};
+use diesel::query_builder::QueryFragment;
+use diesel::sql_types::{BigInt, Bool, Nullable, Text, Timestamp};
 
 use super::ArticleSummaryRow;
-use crate::db::schema::{article_tags, articles, content_clock, tags, users};
+use crate::db::schema::{article_counts, article_tags, articles, content_clock, tags, users};
 use crate::db::search::TextMatch;
 use crate::db::users::AuthorRow;
 use crate::db::{DbConn, MultiBackend, in_subquery, matches, row_after};
 
 diesel::define_sql_function!(fn coalesce(x: Nullable<Timestamp>, y: Timestamp) -> Timestamp);
+diesel::define_sql_function! {
+    #[sql_name = "coalesce"]
+    fn count_or(x: Nullable<BigInt>, y: BigInt) -> BigInt;
+}
+
+// Another article's tags, probed from a tag's timeline row (`timeline_ids`).
+diesel::alias!(article_tags as also_tagged: AlsoTagged);
 
 /// Which articles by publication state. "Scheduled" is a published article whose time has
 /// not come yet, so both depend on `now`.
@@ -441,6 +449,212 @@ fn cursor_bound(
     }
 }
 
+type TimelinePredicate =
+    Box<dyn BoxableExpression<article_tags::table, MultiBackend, SqlType = Bool>>;
+type Timeline = article_tags::BoxedQuery<'static, MultiBackend, BigInt>;
+type TagId = Box<dyn BoxableExpression<article_tags::table, MultiBackend, SqlType = BigInt>>;
+
+/// The tag whose timeline (`article_tags` by `(tag_id, published_at, article_id)`, migration
+/// `tag_timeline`) a list reads, when it lists published articles filtered by tags and dates
+/// alone: its one tag, or of all-of tags the one with the fewest published articles by the
+/// counters (so the fewest rows are read; the others are probed per row). A page is then one
+/// index range that stops at its limit, whether the tag's articles are new or all old: read
+/// in the articles' own date order instead, an old tag's page probed every newer article.
+fn timeline_tag(filter: &ArticleFilter) -> Option<TagId> {
+    let plain = filter.status == StatusFilter::Published
+        && filter.authors.is_empty()
+        && filter.search.is_none()
+        && filter.only_ids.is_none()
+        && filter.ids_above.is_none();
+    if !plain {
+        return None;
+    }
+    let mut any = filter.any_tags.clone();
+    any.sort();
+    any.dedup();
+    match (any.as_slice(), filter.all_tags.as_slice()) {
+        ([slug], []) | ([], [slug]) => Some(Box::new(
+            tags::table
+                .filter(tags::slug.eq(slug.clone()))
+                .select(tags::id)
+                .single_value()
+                .assume_not_null(),
+        )),
+        ([], slugs @ [_, _, ..]) => {
+            // A tag no counter row names has no published article counted yet: it sorts
+            // first, as a count of 0.
+            let rarest = tags::table
+                .left_join(
+                    article_counts::table.on(article_counts::scope
+                        .eq("tag")
+                        .and(article_counts::ref_id.eq(tags::id))),
+                )
+                .filter(tags::slug.eq_any(slugs.to_vec()))
+                .order((
+                    count_or(article_counts::published.nullable(), 0_i64),
+                    tags::id,
+                ))
+                .select(tags::id)
+                .limit(1)
+                .single_value()
+                .assume_not_null();
+            Some(Box::new(rarest))
+        }
+        _ => None,
+    }
+}
+
+/// Whether the article of a timeline row carries one of these tags (or, with `carrying`
+/// false, none of them): a probe of its (article_id, tag_id) key.
+fn timeline_row_tagged(slugs: &[String], carrying: bool) -> TimelinePredicate {
+    let article = also_tagged.field(article_tags::article_id);
+    let tag = also_tagged.field(article_tags::tag_id);
+    let of_this_article = also_tagged
+        .filter(article.eq(article_tags::article_id))
+        .select(tag)
+        .limit(1);
+    match slugs {
+        [slug] => {
+            let probe = of_this_article
+                .filter(
+                    tag.eq(tags::table
+                        .filter(tags::slug.eq(slug.clone()))
+                        .select(tags::id)
+                        .single_value()
+                        .assume_not_null()),
+                )
+                .single_value();
+            if carrying {
+                Box::new(probe.is_not_null())
+            } else {
+                Box::new(probe.is_null())
+            }
+        }
+        _ => {
+            let probe = of_this_article
+                .filter(
+                    tag.eq_any(
+                        tags::table
+                            .filter(tags::slug.eq_any(slugs.to_vec()))
+                            .select(tags::id),
+                    ),
+                )
+                .single_value();
+            if carrying {
+                Box::new(probe.is_not_null())
+            } else {
+                Box::new(probe.is_null())
+            }
+        }
+    }
+}
+
+/// The ids of a timeline's articles passing the filter (see `timeline_tag`), in `order`
+/// (which must be by publication time) from `cursor` on, or unordered for a count.
+fn timeline_ids(
+    filter: &ArticleFilter,
+    tag: TagId,
+    order: Option<ArticleOrder>,
+    cursor: Option<(&SortKey, i64)>,
+) -> Timeline {
+    let mut ids = article_tags::table
+        .filter(article_tags::tag_id.eq(tag))
+        .select(article_tags::article_id)
+        .into_boxed();
+    let descending = order == Some(ArticleOrder::PublishedDesc);
+    let cursor_time = match cursor {
+        Some((SortKey::Time(at), _)) => Some((*at, descending)),
+        _ => None,
+    };
+    // The published articles are the rows with a time: `status` lives in the articles.
+    let (from, until) = published_bounds(filter, cursor_time);
+    ids = match from {
+        Some(Bound {
+            at,
+            inclusive: true,
+        }) => ids.filter(article_tags::published_at.ge(at)),
+        Some(Bound {
+            at,
+            inclusive: false,
+        }) => ids.filter(article_tags::published_at.gt(at)),
+        None => ids.filter(article_tags::published_at.is_not_null()),
+    };
+    ids = match until {
+        Some(Bound {
+            at,
+            inclusive: true,
+        }) => ids.filter(article_tags::published_at.le(at)),
+        Some(Bound {
+            at,
+            inclusive: false,
+        }) => ids.filter(article_tags::published_at.lt(at)),
+        None => ids,
+    };
+    for slug in &filter.all_tags {
+        ids = ids.filter(timeline_row_tagged(std::slice::from_ref(slug), true));
+    }
+    if !filter.exclude_tags.is_empty() {
+        ids = ids.filter(timeline_row_tagged(&filter.exclude_tags, false));
+    }
+    match cursor {
+        Some((SortKey::Time(at), id)) => {
+            ids = ids.filter(row_after::<_, _, Timestamp, _>(
+                article_tags::published_at,
+                article_tags::article_id,
+                *at,
+                id,
+                descending,
+            ));
+        }
+        // A cursor is checked against its order when decoded; a mismatch reads nothing.
+        Some(_) => ids = ids.filter(false.into_sql::<Bool>()),
+        None => {}
+    }
+    match order {
+        Some(ArticleOrder::PublishedDesc) => ids.order((
+            article_tags::published_at.desc(),
+            article_tags::article_id.desc(),
+        )),
+        Some(_) => ids.order((
+            article_tags::published_at.asc(),
+            article_tags::article_id.asc(),
+        )),
+        None => ids,
+    }
+}
+
+/// A page read from a tag's timeline, when the filter and order allow (`timeline_tag`): the
+/// page's ids from the index alone, then only their rows.
+fn timeline_page(
+    filter: &ArticleFilter,
+    order: ArticleOrder,
+    window: &Window,
+    limit: i64,
+) -> Option<Query> {
+    if !matches!(
+        order,
+        ArticleOrder::PublishedDesc | ArticleOrder::PublishedAsc
+    ) {
+        return None;
+    }
+    let tag = timeline_tag(filter)?;
+    let ids = match window {
+        Window::Offset(offset) => timeline_ids(filter, tag, Some(order), None)
+            .limit(limit)
+            .offset(*offset),
+        Window::After { key, id } => {
+            timeline_ids(filter, tag, Some(order), Some((key, *id))).limit(limit)
+        }
+    };
+    Some(ordered(
+        articles::table
+            .filter(in_subquery(articles::id, ids))
+            .into_boxed(),
+        filter,
+        order,
+    ))
+}
+
 /// One ordered page of summaries, each with its author, in one statement.
 pub fn list_page(
     conn: &mut DbConn,
@@ -450,6 +664,7 @@ pub fn list_page(
     limit: i64,
 ) -> QueryResult<Vec<(ArticleSummaryRow, AuthorRow)>> {
     let page = match window {
+        _ if let Some(page) = timeline_page(filter, order, window, limit) => page,
         Window::After { key, id } => ordered(
             filtered(filter, page_form(filter), cursor_bound(filter, order, key))
                 .filter(keyset(filter, order, key, *id)),
@@ -493,13 +708,20 @@ pub fn count(
     filter: &ArticleFilter,
     limit: Option<i64>,
 ) -> QueryResult<(i64, Option<NaiveDateTime>)> {
-    // Counting to a limit reads the published articles in index order and probes each (EXISTS),
-    // so it stops at the limit; a full count starts from the tags' rows instead (IN).
-    let ids = match limit {
-        Some(limit) => filtered(filter, page_form(filter), None)
-            .select(articles::id)
-            .limit(limit + 1),
-        None => filtered(filter, TagForm::In, None).select(articles::id),
+    // A tag's timeline counts from the index alone (`timeline_tag`). Otherwise counting to a
+    // limit reads the published articles in index order and probes each, so it stops at the
+    // limit; a full count starts from the tags' rows instead (IN).
+    let ids: Box<dyn QueryFragment<MultiBackend>> = match (limit, timeline_tag(filter)) {
+        (Some(limit), Some(tag)) => {
+            Box::new(timeline_ids(filter, tag, None, None).limit(limit + 1))
+        }
+        (None, Some(tag)) => Box::new(timeline_ids(filter, tag, None, None)),
+        (Some(limit), None) => Box::new(
+            filtered(filter, page_form(filter), None)
+                .select(articles::id)
+                .limit(limit + 1),
+        ),
+        (None, None) => Box::new(filtered(filter, TagForm::In, None).select(articles::id)),
     };
     let changed = content_clock::table
         .select(content_clock::changed_at)

@@ -2,7 +2,8 @@
 //!
 //! A page costs at most three statements: the rows with their authors, their tags, and the
 //! total. The total comes from the published-article counters when they answer the filter
-//! (nothing, one tag or one author), otherwise from a count that stops at `count_limit`.
+//! (nothing, one tag, one author or one tag left out), otherwise from a count that stops at
+//! `count_limit`.
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 
@@ -491,7 +492,8 @@ fn is_small_tag(tagged: i64, all: i64) -> bool {
 }
 
 /// The total from the counters when they answer the filter exactly (published articles,
-/// filtered by nothing, by one tag or by one author), else counted up to `limit`; with the
+/// filtered by nothing, by one tag, by one author or by one tag left out), else counted up to
+/// `limit`; with the
 /// content clock, and whether the filter is one small tag alone (`is_small_tag`).
 fn bounded_total(
     conn: &mut DbConn,
@@ -503,14 +505,21 @@ fn bounded_total(
         && filter.unpublished_of.is_none()
         && filter.search.is_none()
         && filter.published_after.is_none()
-        && filter.published_before.is_none()
-        && filter.exclude_tags.is_empty();
+        && filter.published_before.is_none();
     let no_tags = filter.any_tags.is_empty() && filter.all_tags.is_empty();
     let one_tag = single_tag(filter);
-    let counted = match (plain, no_tags, &one_tag, filter.authors.as_slice()) {
-        (true, true, _, []) => Some(Counted::All),
-        (true, _, Some(tag), []) => Some(Counted::TagSlug(tag)),
-        (true, true, _, [author]) => Some(Counted::AuthorSlug(author)),
+    let excluded = distinct(&filter.exclude_tags);
+    let counted = match (
+        plain,
+        no_tags,
+        &one_tag,
+        excluded.as_slice(),
+        filter.authors.as_slice(),
+    ) {
+        (true, true, _, [], []) => Some(Counted::All),
+        (true, _, Some(tag), [], []) => Some(Counted::TagSlug(tag)),
+        (true, true, _, [], [author]) => Some(Counted::AuthorSlug(author)),
+        (true, true, _, [tag], []) => Some(Counted::AllButTagSlug(tag)),
         _ => None,
     };
     if let Some(counted) = counted {

@@ -1,0 +1,5 @@
+DROP TRIGGER articles_share_publication;
+DROP TRIGGER article_tags_take_publication;
+CREATE INDEX article_tags_tag_id_article_id ON article_tags (tag_id, article_id);
+DROP INDEX article_tags_timeline;
+ALTER TABLE article_tags DROP COLUMN published_at;
