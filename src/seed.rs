@@ -402,8 +402,8 @@ fn generate_article(
         ),
     };
     // With two tags or more the last one is retired: it is on the oldest tenth of the
-    // articles and no newer one, as a series a site stopped writing is, so the benchmarks
-    // meet a tag whose every article is old.
+    // articles, those already published, and no newer one, as a series a site stopped
+    // writing is, so the benchmarks meet a tag whose every article is old.
     let retired = (options.tags >= 2).then(|| options.tags - 1);
     let drawn_from = retired.unwrap_or(options.tags);
     let mut tags = Vec::new();
@@ -415,7 +415,8 @@ fn generate_article(
             tags.push(tag);
         }
     }
-    if let Some(retired) = retired.filter(|_| index < options.articles / 10) {
+    let already_out = published_at.is_some_and(|at| at <= now);
+    if let Some(retired) = retired.filter(|_| already_out && index < options.articles / 10) {
         tags.push(retired);
     }
     Draft {

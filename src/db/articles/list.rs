@@ -457,9 +457,10 @@ type TagId = Box<dyn BoxableExpression<article_tags::table, MultiBackend, SqlTyp
 /// The tag whose timeline (`article_tags` by `(tag_id, published_at, article_id)`, migration
 /// `tag_timeline`) a list reads, when it lists published articles filtered by tags and dates
 /// alone: its one tag, or of all-of tags the one with the fewest published articles by the
-/// counters (so the fewest rows are read; the others are probed per row). A page is then one
-/// index range that stops at its limit, whether the tag's articles are new or all old: read
-/// in the articles' own date order instead, an old tag's page probed every newer article.
+/// counters (so the fewest rows are read; the others are probed per row). A page then reads
+/// the tag's own articles, newest first, and stops at its limit, whether they are new or all
+/// old: read in the articles' own date order instead, an old tag's page probed every newer
+/// article first. Other filters (any of several tags, an author, a search) keep that order.
 fn timeline_tag(filter: &ArticleFilter) -> Option<TagId> {
     let plain = filter.status == StatusFilter::Published
         && filter.authors.is_empty()
@@ -590,8 +591,12 @@ fn timeline_ids(
         }) => ids.filter(article_tags::published_at.lt(at)),
         None => ids,
     };
-    for slug in &filter.all_tags {
-        ids = ids.filter(timeline_row_tagged(std::slice::from_ref(slug), true));
+    // One all-of tag is the timeline itself; of several, each is probed, the timeline's own
+    // too (which one it is, the statement decides), a lookup in pages the others just read.
+    if let [_, _, ..] = filter.all_tags.as_slice() {
+        for slug in &filter.all_tags {
+            ids = ids.filter(timeline_row_tagged(std::slice::from_ref(slug), true));
+        }
     }
     if !filter.exclude_tags.is_empty() {
         ids = ids.filter(timeline_row_tagged(&filter.exclude_tags, false));

@@ -127,19 +127,18 @@ pub fn list(
             filter.rare_tags = is_small_tag(tagged.count, tagged.all_counted);
         }
     }
-    let counted = match query.count {
+    let limit = match query.count {
         CountMode::Skip => None,
-        CountMode::Exact => {
-            let (value, changed) = cached(counts, &filter, "exact", || {
-                count_matches(conn, &filter, None)
-            })?;
-            Some((Total { value, exact: true }, changed))
-        }
-        CountMode::Bounded => {
-            let (total, changed, small_tag) = bounded_total(conn, counts, &filter, count_limit)?;
+        CountMode::Exact => Some(None),
+        CountMode::Bounded => Some(Some(count_limit)),
+    };
+    let counted = match limit {
+        Some(limit) => {
+            let (total, changed, small_tag) = total(conn, counts, &filter, limit)?;
             filter.rare_tags |= small_tag;
             Some((total, changed))
         }
+        None => None,
     };
     let window = match &query.position {
         Position::Page(page) => Window::Offset(
@@ -492,14 +491,14 @@ fn is_small_tag(tagged: i64, all: i64) -> bool {
 }
 
 /// The total from the counters when they answer the filter exactly (published articles,
-/// filtered by nothing, by one tag, by one author or by one tag left out), else counted up to
-/// `limit`; with the
-/// content clock, and whether the filter is one small tag alone (`is_small_tag`).
-fn bounded_total(
+/// filtered by nothing, by one tag, by one author or by one tag left out), else counted, up
+/// to `limit` if there is one; with the content clock, and whether the filter is one small
+/// tag alone (`is_small_tag`).
+fn total(
     conn: &mut DbConn,
     counts: &CountCache,
     filter: &ArticleFilter,
-    limit: i64,
+    limit: Option<i64>,
 ) -> Result<(Total, Option<NaiveDateTime>, bool), AppError> {
     let plain = filter.status == StatusFilter::Published
         && filter.unpublished_of.is_none()
@@ -532,12 +531,11 @@ fn bounded_total(
         };
         return Ok((total, visible.changed, small_tag));
     }
-    let (found, changed) = cached(counts, filter, &format!("up to {limit}"), || {
-        count_matches(conn, filter, Some(limit))
-    })?;
+    let kind = limit.map_or_else(|| "exact".to_owned(), |limit| format!("up to {limit}"));
+    let (found, changed) = cached(counts, filter, &kind, || count_matches(conn, filter, limit))?;
     let total = Total {
-        value: found.min(limit),
-        exact: found <= limit,
+        value: limit.map_or(found, |limit| found.min(limit)),
+        exact: limit.is_none_or(|limit| found <= limit),
     };
     Ok((total, changed, false))
 }
