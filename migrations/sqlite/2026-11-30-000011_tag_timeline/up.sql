@@ -31,5 +31,3 @@ BEGIN
     SET published_at = CASE WHEN NEW.status = 'published' THEN NEW.published_at END
     WHERE article_id = NEW.id;
 END;
-
-ANALYZE article_tags;
