@@ -98,14 +98,9 @@ async fn assert_api_counts_match_rows(app: &TestApp, when: &str) {
 /// Every tag's timeline (`article_tags.published_at`) against its article: the article's
 /// time while it is published, none otherwise.
 fn assert_timelines_match_rows(app: &TestApp, when: &str) {
+    type Time = Option<chrono::NaiveDateTime>;
     let mut conn = app.connect();
-    let stored: Vec<(
-        i64,
-        i64,
-        Option<chrono::NaiveDateTime>,
-        String,
-        Option<chrono::NaiveDateTime>,
-    )> = article_tags::table
+    let stored: Vec<(i64, i64, Time, String, Time)> = article_tags::table
         .inner_join(articles::table)
         .select((
             article_tags::article_id,
