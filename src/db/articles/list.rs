@@ -713,31 +713,52 @@ pub fn count(
     filter: &ArticleFilter,
     limit: Option<i64>,
 ) -> QueryResult<(i64, Option<NaiveDateTime>)> {
-    // A tag's timeline counts from the index alone (`timeline_tag`). Otherwise counting to a
-    // limit reads the published articles in index order and probes each, so it stops at the
-    // limit; a full count starts from the tags' rows instead (IN).
-    let ids: Box<dyn QueryFragment<MultiBackend>> = match (limit, timeline_tag(filter)) {
-        (Some(limit), Some(tag)) => {
-            Box::new(timeline_ids(filter, tag, None, None).limit(limit + 1))
-        }
-        (None, Some(tag)) => Box::new(timeline_ids(filter, tag, None, None)),
-        (Some(limit), None) => Box::new(
-            filtered(filter, page_form(filter), None)
-                .select(articles::id)
-                .limit(limit + 1),
-        ),
-        (None, None) => Box::new(filtered(filter, TagForm::In, None).select(articles::id)),
+    let changed = || {
+        content_clock::table
+            .select(content_clock::changed_at)
+            .single_value()
     };
-    let changed = content_clock::table
-        .select(content_clock::changed_at)
-        .single_value();
-    diesel::select((
-        articles::table
-            .filter(in_subquery(articles::id, ids))
-            .count()
-            .single_value(),
-        changed,
-    ))
-    .get_result::<(Option<i64>, Option<NaiveDateTime>)>(conn)
-    .map(|(n, changed)| (n.unwrap_or(0), changed))
+    let counted = match (limit, timeline_tag(filter), timeline_tag(filter)) {
+        // A tag's timeline is counted on its own rows and the (article_id, tag_id) key, never
+        // the articles': counting to 10,000 through the articles read 10,000 of their rows
+        // (2.1 s on a million-article SQLite file). The tag's id is written twice.
+        (Some(limit), Some(tag), Some(same_tag)) => {
+            let ids = timeline_ids(filter, tag, None, None).limit(limit + 1);
+            diesel::select((
+                article_tags::table
+                    .filter(article_tags::tag_id.eq(same_tag))
+                    .filter(in_subquery(article_tags::article_id, ids))
+                    .count()
+                    .single_value(),
+                changed(),
+            ))
+            .get_result::<(Option<i64>, Option<NaiveDateTime>)>(conn)
+        }
+        (None, Some(tag), _) => diesel::select((
+            timeline_ids(filter, tag, None, None).count().single_value(),
+            changed(),
+        ))
+        .get_result(conn),
+        // Counting to a limit reads the published articles in index order and probes each,
+        // so it stops at the limit; a full count starts from the tags' rows instead (IN).
+        (limit, _, _) => {
+            let ids: Box<dyn QueryFragment<MultiBackend>> = match limit {
+                Some(limit) => Box::new(
+                    filtered(filter, page_form(filter), None)
+                        .select(articles::id)
+                        .limit(limit + 1),
+                ),
+                None => Box::new(filtered(filter, TagForm::In, None).select(articles::id)),
+            };
+            diesel::select((
+                articles::table
+                    .filter(in_subquery(articles::id, ids))
+                    .count()
+                    .single_value(),
+                changed(),
+            ))
+            .get_result(conn)
+        }
+    };
+    counted.map(|(n, changed)| (n.unwrap_or(0), changed))
 }
