@@ -126,6 +126,39 @@ where
     }
 }
 
+/// `<query> LIMIT n [OFFSET ?]`, the page size written into the statement rather than bound.
+/// PostgreSQL must guess a bound LIMIT at a tenth of the rows, so a prepared page's generic
+/// plan looked far costlier than a custom one and it planned the statement afresh on every
+/// run: 0.25 ms of a tag page's 0.36 at a million articles. Written in, the generic plan is
+/// kept. Page sizes are few (2 to 101), so each is one more prepared statement at most.
+#[derive(Debug, Clone)]
+pub struct LimitWritten<Q> {
+    query: Q,
+    limit: i64,
+    offset: i64,
+}
+
+/// `query` (without a LIMIT or OFFSET of its own), limited to `limit` rows after `offset`.
+pub fn limit_written<Q>(query: Q, limit: i64, offset: i64) -> LimitWritten<Q> {
+    LimitWritten {
+        query,
+        limit,
+        offset,
+    }
+}
+
+impl<Q: QueryFragment<MultiBackend>> QueryFragment<MultiBackend> for LimitWritten<Q> {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, MultiBackend>) -> QueryResult<()> {
+        self.query.walk_ast(out.reborrow())?;
+        out.push_sql(&format!(" LIMIT {}", self.limit));
+        if self.offset > 0 {
+            out.push_sql(" OFFSET ");
+            out.push_bind_param::<BigInt, i64>(&self.offset)?;
+        }
+        Ok(())
+    }
+}
+
 /// `(key, id) < (?, ?)` (or `>`): a row-value comparison, which both backends answer from a
 /// (status, key, id) index; the same condition written with OR is not always indexed.
 #[derive(Debug, Clone)]

@@ -13,7 +13,7 @@ use super::ArticleSummaryRow;
 use crate::db::schema::{article_counts, article_tags, articles, content_clock, tags, users};
 use crate::db::search::TextMatch;
 use crate::db::users::AuthorRow;
-use crate::db::{DbConn, MultiBackend, in_subquery, matches, row_after};
+use crate::db::{DbConn, MultiBackend, in_subquery, limit_written, matches, row_after};
 
 diesel::define_sql_function!(fn coalesce(x: Nullable<Timestamp>, y: Timestamp) -> Timestamp);
 diesel::define_sql_function! {
@@ -644,12 +644,14 @@ fn timeline_page(
     }
     let tag = timeline_tag(filter)?;
     let ids = match window {
-        Window::Offset(offset) => timeline_ids(filter, tag, Some(order), None)
-            .limit(limit)
-            .offset(*offset),
-        Window::After { key, id } => {
-            timeline_ids(filter, tag, Some(order), Some((key, *id))).limit(limit)
+        Window::Offset(offset) => {
+            limit_written(timeline_ids(filter, tag, Some(order), None), limit, *offset)
         }
+        Window::After { key, id } => limit_written(
+            timeline_ids(filter, tag, Some(order), Some((key, *id))),
+            limit,
+            0,
+        ),
     };
     Some(ordered(
         articles::table
