@@ -12,12 +12,10 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use diesel::upsert::excluded;
 
-use diesel::sql_types::{BigInt, Nullable};
-
-use super::DbConn;
 use super::schema::{
     article_counts, article_tags, articles, content_clock, count_watermark, tags, users,
 };
+use super::{DbConn, or_zero};
 
 /// What a counter counts the published articles of.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -125,11 +123,6 @@ pub enum Counted<'a> {
     AuthorSlug(&'a str),
     /// Every published article but those with this tag.
     AllButTagSlug(&'a str),
-}
-
-diesel::define_sql_function! {
-    #[sql_name = "coalesce"]
-    fn or_zero(x: Nullable<BigInt>, y: BigInt) -> BigInt
 }
 
 /// What `visible` counted.

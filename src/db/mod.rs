@@ -37,6 +37,11 @@ pub use pool::{ConnectionSettings, Pool, PoolOptions, PoolStats};
 
 // SQL lower(): ASCII-only on SQLite, so case-insensitive matching covers ASCII letters there.
 diesel::define_sql_function!(fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text);
+diesel::define_sql_function! {
+    /// A count that may be missing (no counter row, no rows), as 0 when it is.
+    #[sql_name = "coalesce"]
+    fn or_zero(x: diesel::sql_types::Nullable<diesel::sql_types::BigInt>, y: diesel::sql_types::BigInt) -> diesel::sql_types::BigInt
+}
 
 use crate::error::AppError;
 

@@ -13,13 +13,9 @@ use super::ArticleSummaryRow;
 use crate::db::schema::{article_counts, article_tags, articles, content_clock, tags, users};
 use crate::db::search::TextMatch;
 use crate::db::users::AuthorRow;
-use crate::db::{DbConn, MultiBackend, in_subquery, limit_written, matches, row_after};
+use crate::db::{DbConn, MultiBackend, in_subquery, limit_written, matches, or_zero, row_after};
 
 diesel::define_sql_function!(fn coalesce(x: Nullable<Timestamp>, y: Timestamp) -> Timestamp);
-diesel::define_sql_function! {
-    #[sql_name = "coalesce"]
-    fn count_or(x: Nullable<BigInt>, y: BigInt) -> BigInt;
-}
 
 // Another article's tags, probed from a tag's timeline row (`timeline_ids`).
 diesel::alias!(article_tags as also_tagged: AlsoTagged);
@@ -133,17 +129,22 @@ enum TagForm {
     In,
 }
 
+/// The id of the tag with this slug, as a scalar subquery: both planners treat it as one known
+/// value (an index probe), where an IN list of one makes PostgreSQL join.
+#[diesel::dsl::auto_type(no_type_alias)]
+fn tag_id_of(slug: String) -> _ {
+    tags::table
+        .filter(tags::slug.eq(slug))
+        .select(tags::id)
+        .single_value()
+        .assume_not_null()
+}
+
 /// Articles carrying one of the tags with these slugs (or, with `carrying` false, none of
 /// them). One slug is a scalar subquery, which both planners treat as one known value (an
 /// index probe on (article_id, tag_id)); several are an IN list.
 fn tagged_with_any(slugs: &[String], form: TagForm, carrying: bool) -> Predicate {
-    let one = |slug: &String| {
-        tags::table
-            .filter(tags::slug.eq(slug.clone()))
-            .select(tags::id)
-            .single_value()
-            .assume_not_null()
-    };
+    let one = |slug: &String| tag_id_of(slug.clone());
     let many = || {
         tags::table
             .filter(tags::slug.eq_any(slugs.to_vec()))
@@ -474,13 +475,7 @@ fn timeline_tag(filter: &ArticleFilter) -> Option<TagId> {
     any.sort();
     any.dedup();
     match (any.as_slice(), filter.all_tags.as_slice()) {
-        ([slug], []) | ([], [slug]) => Some(Box::new(
-            tags::table
-                .filter(tags::slug.eq(slug.clone()))
-                .select(tags::id)
-                .single_value()
-                .assume_not_null(),
-        )),
+        ([slug], []) | ([], [slug]) => Some(Box::new(tag_id_of(slug.clone()))),
         ([], slugs @ [_, _, ..]) => {
             // A tag no counter row names has no published article counted yet: it sorts
             // first, as a count of 0.
@@ -492,7 +487,7 @@ fn timeline_tag(filter: &ArticleFilter) -> Option<TagId> {
                 )
                 .filter(tags::slug.eq_any(slugs.to_vec()))
                 .order((
-                    count_or(article_counts::published.nullable(), 0_i64),
+                    or_zero(article_counts::published.nullable(), 0_i64),
                     tags::id,
                 ))
                 .select(tags::id)
@@ -517,13 +512,7 @@ fn timeline_row_tagged(slugs: &[String], carrying: bool) -> TimelinePredicate {
     match slugs {
         [slug] => {
             let probe = of_this_article
-                .filter(
-                    tag.eq(tags::table
-                        .filter(tags::slug.eq(slug.clone()))
-                        .select(tags::id)
-                        .single_value()
-                        .assume_not_null()),
-                )
+                .filter(tag.eq(tag_id_of(slug.clone())))
                 .single_value();
             if carrying {
                 Box::new(probe.is_not_null())
