@@ -60,6 +60,8 @@ SERVER=
 # start_server URL [VAR=value ...]: the release server on $PORT, rate and login limits off
 # (every request here comes from one address; BENCH_RATE_LIMIT=n sets the per-minute limits
 # to n instead, to measure what limiting costs), extra settings in its environment.
+# No last good copies: a request the database could not answer in time must count as the
+# error it is, not as a stale copy served at memory speed.
 start_server() {
     local url=$1
     shift
@@ -68,7 +70,7 @@ start_server() {
         FOLIO_LOGIN_LIMIT_PER_ADDRESS=0 FOLIO_LOGIN_LIMIT_PER_ACCOUNT=0 \
         FOLIO_RATE_LIMIT_ANONYMOUS="${BENCH_RATE_LIMIT:-0}" \
         FOLIO_RATE_LIMIT_AUTHENTICATED="${BENCH_RATE_LIMIT:-0}" \
-        FOLIO_RATE_LIMIT_WRITES="${BENCH_RATE_LIMIT:-0}" "$@" \
+        FOLIO_RATE_LIMIT_WRITES="${BENCH_RATE_LIMIT:-0}" FOLIO_STALE_CACHE_MB=0 "$@" \
         "$BIN" serve >"$WORK/server.log" 2>&1 &
     SERVER=$!
     for _ in $(seq 1 300); do
