@@ -1,5 +1,5 @@
-//! The full-text index (see the search migrations): how well articles match a query, their
-//! titles and excerpts with the matched words marked, and the names the index reads.
+//! The full-text index (see the search migrations): which articles match a query, and the
+//! names the index reads.
 //!
 //! Which articles match is a condition of the article statements (`fragments::Matches`); the
 //! statements here take the ids of a page or of the relevance window.
@@ -44,12 +44,6 @@ pub enum Scope {
     /// Anywhere but all in the title or all in the excerpt.
     Elsewhere,
 }
-
-/// Around a matched word in `Hit::title` and `Hit::excerpt`: characters from Unicode's
-/// private use area, which no text a person writes holds in this order; the API escapes the
-/// text, then turns them into `<mark>` and `</mark>`.
-pub const MARK_START: &str = "\u{F8FF}\u{E000}";
-pub const MARK_END: &str = "\u{F8FF}\u{E001}";
 
 /// Matches counted up to `limit` (SQLite; from the index alone, before any other filter).
 pub fn matches_up_to(conn: &mut DbConn, fts5: &str, limit: i64) -> QueryResult<i64> {
@@ -97,87 +91,6 @@ pub fn matching_ids_desc(
         .load::<Id>(conn)
         .map(|ids| ids.into_iter().map(|i| i.id).collect()),
         DbConn::Postgres(_) => Ok(Vec::new()),
-    }
-}
-
-/// A page's article with its title and excerpt, the words of the query marked between
-/// `MARK_START` and `MARK_END`, and whether the whole query matches in the title, or in the
-/// excerpt. Articles with no query word in either are left out.
-#[derive(Debug, Clone, QueryableByName)]
-pub struct Hit {
-    #[diesel(sql_type = BigInt)]
-    pub id: i64,
-    #[diesel(sql_type = Text)]
-    pub title: String,
-    #[diesel(sql_type = Text)]
-    pub excerpt: String,
-    #[diesel(sql_type = diesel::sql_types::Bool)]
-    pub in_title: bool,
-    #[diesel(sql_type = diesel::sql_types::Bool)]
-    pub in_excerpt: bool,
-}
-
-/// The queries of a search's page: the whole query (PostgreSQL marks its words), any one of
-/// its words (SQLite marks those), and its title and excerpt scopes.
-pub struct HitQueries {
-    pub all: TextMatch,
-    pub any_term_fts5: String,
-    pub title_fts5: String,
-    pub excerpt_fts5: String,
-}
-
-pub fn hits(conn: &mut DbConn, queries: &HitQueries, ids: &[i64]) -> QueryResult<Vec<Hit>> {
-    let ids_json = serde_json::to_string(ids).unwrap_or_else(|_| "[]".into());
-    match conn {
-        DbConn::Sqlite(conn) => {
-            // Marking words through the index reads each row's position lists out of
-            // doclists of up to a million entries (17 ms for a page of a common word at a
-            // million articles); a scratch index of the page's own titles and excerpts, on
-            // this connection alone, has a row each (`page_search`, created once).
-            diesel::sql_query(
-                "CREATE VIRTUAL TABLE IF NOT EXISTS temp.page_search USING fts5(\
-                 title, excerpt, tokenize = 'porter unicode61 remove_diacritics 2')",
-            )
-            .execute(conn)?;
-            diesel::sql_query("DELETE FROM temp.page_search").execute(conn)?;
-            diesel::sql_query(
-                "INSERT INTO temp.page_search (rowid, title, excerpt) \
-                 SELECT id, title, excerpt FROM main.articles \
-                 WHERE id IN (SELECT value FROM json_each(?))",
-            )
-            .bind::<Text, _>(&ids_json)
-            .execute(conn)?;
-            let tier = "rowid IN (SELECT rowid FROM temp.page_search WHERE page_search MATCH ?)";
-            diesel::sql_query(format!(
-                "SELECT rowid AS id, \
-                 highlight(page_search, 0, '{MARK_START}', '{MARK_END}') AS title, \
-                 highlight(page_search, 1, '{MARK_START}', '{MARK_END}') AS excerpt, \
-                 {tier} AS in_title, {tier} AS in_excerpt \
-                 FROM temp.page_search WHERE page_search MATCH ?"
-            ))
-            .bind::<Text, _>(&queries.title_fts5)
-            .bind::<Text, _>(&queries.excerpt_fts5)
-            .bind::<Text, _>(&queries.any_term_fts5)
-            .load::<Hit>(conn)
-        }
-        DbConn::Postgres(conn) => {
-            let options = format!("HighlightAll=true, StartSel={MARK_START}, StopSel={MARK_END}");
-            diesel::sql_query(
-                "SELECT id, \
-                 ts_headline('folio_search', title, query, $3) AS title, \
-                 ts_headline('folio_search', excerpt, query, $3) AS excerpt, \
-                 search_title @@ wanted AS in_title, \
-                 search_excerpt @@ wanted AS in_excerpt \
-                 FROM articles, to_tsquery('folio_search', $1) AS query, \
-                 to_tsquery('folio_search', $2) AS wanted \
-                 WHERE id = ANY($4)",
-            )
-            .bind::<Text, _>(&queries.all.tsquery)
-            .bind::<Text, _>(&queries.all.tsquery_wanted)
-            .bind::<Text, _>(options)
-            .bind::<diesel::sql_types::Array<BigInt>, _>(ids)
-            .load::<Hit>(conn)
-        }
     }
 }
 

@@ -10,13 +10,18 @@
 //!   types is ever engine syntax (`*`, `:`, `^`, `(`, `NEAR`, `&`, `|`, `!`, `<->`, quotes
 //!   left open, a lone `-`).
 //!
-//! Stemming, accent and case folding are the engines' (see the search migrations).
+//! Stemming, accent and case folding are the engines' (see the search migrations); marking
+//! the matched words in a page's titles and excerpts is Folio's (`highlight`).
 //!
 //! Relevance is where a search matched: the title (tier 3) above the excerpt (2) above
 //! anywhere else, the body, tag or author names (1); within a tier, newest first. Each tier is
 //! its own engine query, so a page reads matches in the index's own order and stops at its
 //! limit, for a word in a dozen articles or in a million. (A score like bm25 must be computed
 //! for every match before the first page: 1.6 s for a common word at a million articles.)
+
+mod highlight;
+
+pub use highlight::{Highlighter, MARK_END, MARK_START};
 
 /// A parsed query: at least one wanted term.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -175,13 +180,6 @@ impl SearchQuery {
     /// excerpt and not the title; or neither.
     pub fn fts5_tier(&self, tier: Tier) -> String {
         self.fts5_where(Some(tier))
-    }
-
-    /// An FTS5 query for any one wanted term: what highlighting marks, wherever the whole
-    /// query matched.
-    pub fn fts5_any_term(&self) -> String {
-        let wanted: Vec<String> = self.wanted().map(Term::fts5).collect();
-        wanted.join(" OR ")
     }
 
     /// An FTS5 query for the wanted words, each anywhere: as many articles as the query

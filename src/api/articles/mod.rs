@@ -21,14 +21,13 @@ use super::{ListMeta, split_list};
 use crate::auth::MaybeCaller;
 use crate::config::Config;
 use crate::db::articles::{ArticleOrder, StatusFilter};
-use crate::db::search::{MARK_END, MARK_START};
 use crate::error::AppError;
 use crate::service::articles::{
     self as articles, Article, ArticleKey, ArticlePage, ArticleQuery, ArticleStatus,
     ArticleSummary, AuthorRef, CountMode, Parts, Position, SearchHit, TagMatch, TagRef,
 };
 use crate::service::pagination::Cursor;
-use crate::service::search::SearchQuery;
+use crate::service::search::{MARK_END, MARK_START, SearchQuery};
 use crate::state::AppState;
 
 /// Most slugs one list filter may name.

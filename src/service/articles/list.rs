@@ -7,8 +7,6 @@
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 
-use std::collections::HashMap;
-
 use super::{ArticleSummary, Parts, SearchHit, summaries};
 use crate::auth::Caller;
 use crate::cache::CountCache;
@@ -16,13 +14,13 @@ use crate::db::articles::{
     self as rows, ArticleFilter, ArticleOrder, ArticleSummaryRow, SortKey, StatusFilter, Window,
 };
 use crate::db::counters::{self, Counted};
-use crate::db::search::{HitQueries, Scope, TextMatch};
+use crate::db::search::{Scope, TextMatch};
 use crate::db::users::AuthorRow;
 use crate::db::{self, DbConn};
 use crate::error::AppError;
 use crate::service::pagination::Cursor;
 use crate::service::policy::{self, Action};
-use crate::service::search::{SearchQuery, Tier};
+use crate::service::search::{Highlighter, SearchQuery, Tier};
 use crate::service::{PageRequest, utc};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -194,38 +192,27 @@ pub fn list(
         ),
         Position::After(_) => (None, None),
     };
-    let ids: Vec<i64> = rows.iter().map(|(row, _)| row.id).collect();
     let mut items = summaries(conn, rows, now, query.parts)?;
     if let Some(search) = &query.search {
-        let queries = HitQueries {
-            all: text_match(search, None),
-            any_term_fts5: search.fts5_any_term(),
-            title_fts5: search.fts5_tier(Tier::Title),
-            excerpt_fts5: search.fts5_tier(Tier::Excerpt),
-        };
-        let mut hits: HashMap<i64, SearchHit> = db::search::hits(conn, &queries, &ids)?
-            .into_iter()
-            .map(|hit| {
-                let tier = match (hit.in_title, hit.in_excerpt) {
-                    (true, _) => Tier::Title,
-                    (false, true) => Tier::Excerpt,
-                    (false, false) => Tier::Elsewhere,
-                };
-                let found = SearchHit {
-                    rank: tier.number(),
-                    title: hit.title,
-                    excerpt: hit.excerpt,
-                };
-                (hit.id, found)
-            })
-            .collect();
+        let highlighter = Highlighter::new(search);
+        // A relevance page knows each item's tier from the engine; another order reads it
+        // from where the whole query is.
+        let mut known_tiers = tiers.into_iter();
         for item in &mut items {
-            // No query word in its title or excerpt: it matched elsewhere, nothing to mark.
-            item.search = Some(hits.remove(&item.id).unwrap_or_else(|| SearchHit {
-                rank: Tier::Elsewhere.number(),
-                title: item.title.clone(),
-                excerpt: item.excerpt.clone(),
-            }));
+            let title = highlighter.mark(&item.title);
+            let excerpt = highlighter.mark(&item.excerpt);
+            let tier = known_tiers.next().unwrap_or(if title.has_all_terms {
+                Tier::Title
+            } else if excerpt.has_all_terms {
+                Tier::Excerpt
+            } else {
+                Tier::Elsewhere
+            });
+            item.search = Some(SearchHit {
+                rank: tier.number(),
+                title: title.text,
+                excerpt: excerpt.text,
+            });
         }
     }
     Ok(ArticlePage {
