@@ -40,7 +40,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use chrono::{DateTime, Utc};
-use diesel::{Connection, RunQueryDsl};
+use diesel::Connection;
 use flate2::Compression;
 use flate2::bufread::MultiGzDecoder;
 use flate2::write::GzEncoder;
@@ -208,11 +208,7 @@ pub fn import(url: &DatabaseUrl, path: &Path, show_progress: bool) -> anyhow::Re
     })?;
     // Fresh statistics for the planner (outside the transaction: VACUUM cannot run in one).
     // The import has committed: a failure here is worth a warning, not a failed import.
-    let analyzed = match &mut conn {
-        DbConn::Postgres(c) => diesel::sql_query("VACUUM ANALYZE").execute(c),
-        DbConn::Sqlite(c) => diesel::sql_query("ANALYZE").execute(c),
-    };
-    if let Err(e) = analyzed {
+    if let Err(e) = db::analyze(&mut conn) {
         tracing::warn!(error = %e, "imported, but could not refresh the planner's statistics");
     }
     Ok(summary)

@@ -101,13 +101,7 @@ pub fn run(url: &DatabaseUrl, options: &SeedOptions, show_progress: bool) -> any
     progress.finish();
     // The inserts above bypass the write transactions that keep the counters.
     db::counters::rebuild(&mut conn, now)?;
-    // Fresh statistics for the planner; on PostgreSQL, VACUUM also sets the visibility map
-    // that lets counts be answered from indexes alone.
-    if let DbConn::Postgres(c) = &mut conn {
-        diesel::sql_query("VACUUM ANALYZE").execute(c)?;
-    } else if let DbConn::Sqlite(c) = &mut conn {
-        diesel::sql_query("ANALYZE").execute(c)?;
-    }
+    db::analyze(&mut conn)?;
     Ok(())
 }
 
