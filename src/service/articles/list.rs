@@ -153,7 +153,8 @@ pub fn list(
     };
     let (rows, tiers, has_more) = match (&query.search, query.order) {
         (Some(search), ArticleOrder::Relevance) => {
-            let (found, has_more) = relevance_page(conn, &filter, search, query)?;
+            let total = counted.map(|(total, _)| total);
+            let (found, has_more) = relevance_page(conn, &filter, search, query, total)?;
             let (rows, tiers) = found.into_iter().unzip();
             (rows, tiers, has_more)
         }
@@ -294,7 +295,23 @@ fn relevance_page(
     filter: &ArticleFilter,
     search: &SearchQuery,
     query: &ArticleQuery,
+    total: Option<Total>,
 ) -> Result<(Vec<(SummaryRow, Tier)>, bool), AppError> {
+    let mut filter = filter.clone();
+    // PostgreSQL, a query the total says matches few articles: their ids from the GIN index
+    // once, and each tier tests only those rows, where reading the newest articles in order
+    // (`postgres_tier_rows`) would test thousands for a rare word, three times.
+    if matches!(conn, DbConn::Postgres(_))
+        && total.is_some_and(|total| total.exact && total.value <= FEW_MATCHES)
+    {
+        let ids =
+            db::search::matching_ids(conn, &text_match(search, None), i64::MAX, FEW_MATCHES + 1)?;
+        // More than the total: the filter left most out; read in order as usual.
+        if i64::try_from(ids.len()).unwrap_or(i64::MAX) <= FEW_MATCHES {
+            filter.only_ids = Some(ids);
+        }
+    }
+    let filter = &filter;
     let limit = usize::try_from(query.limit).unwrap_or(usize::MAX);
     let (skip, first_tier, mut after) = match &query.position {
         Position::Page(page) => (
@@ -356,9 +373,9 @@ fn tier_rows(
     if matches!(conn, DbConn::Postgres(_)) && !filter.rare_tags && filter.only_ids.is_none() {
         return postgres_tier_rows(conn, filter, search, tier, after, wanted);
     }
-    // SQLite plans a tier's query over the index itself when the articles a tag allows are
-    // few (the tag's rows, each probed in the index).
-    if filter.rare_tags {
+    // A tier's query is planned over the index itself when the articles a tag allows are
+    // few (the tag's rows, each probed in the index), or the matches are (PostgreSQL).
+    if filter.rare_tags || filter.only_ids.is_some() {
         filter.search = Some(text_match(search, Some(tier)));
         return Ok(rows::list_page(
             conn,
@@ -399,6 +416,9 @@ fn tier_rows(
     }
     Ok(found)
 }
+
+/// Up to this many matches (PostgreSQL), a relevance page reads them by id.
+const FEW_MATCHES: i64 = 2048;
 
 /// How many of the newest articles a PostgreSQL tier reads in order before it asks the index
 /// for older matches: a word in more than about 1% of articles fills a page within them.
