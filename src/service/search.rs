@@ -247,6 +247,12 @@ impl SearchQuery {
     pub fn excludes(&self) -> bool {
         self.terms.iter().any(|t| t.excluded)
     }
+
+    /// Whether some term is a phrase of several words (an index of words finds the rows
+    /// with all of them, and each must then be read to check their order).
+    pub fn has_phrase(&self) -> bool {
+        self.terms.iter().any(|t| t.words.len() > 1)
+    }
 }
 
 /// The words of a piece of text: runs of letters and digits, lower-cased (the engines fold

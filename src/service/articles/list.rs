@@ -300,8 +300,11 @@ fn relevance_page(
     let mut filter = filter.clone();
     // PostgreSQL, a query the total says matches few articles: their ids from the GIN index
     // once, and each tier tests only those rows, where reading the newest articles in order
-    // (`postgres_tier_rows`) would test thousands for a rare word, three times.
+    // (`postgres_tier_rows`) would test thousands for a rare word, three times. Not for a
+    // phrase: the index finds every article with its words, each then read for their order
+    // (24 ms for a phrase of two common words at ten thousand articles).
     if matches!(conn, DbConn::Postgres(_))
+        && !search.has_phrase()
         && total.is_some_and(|total| total.exact && total.value <= FEW_MATCHES)
     {
         let ids =
