@@ -659,41 +659,51 @@ pub fn list_page(
     window: &Window,
     limit: i64,
 ) -> QueryResult<Vec<(ArticleSummaryRow, AuthorRow)>> {
-    let page = match window {
-        _ if let Some(page) = timeline_page(filter, order, window, limit) => page,
-        Window::After { key, id } => ordered(
-            filtered(filter, page_form(filter), cursor_bound(filter, order, key))
-                .filter(keyset(filter, order, key, *id)),
-            filter,
-            order,
-        )
-        .limit(limit),
-        Window::Offset(0) => {
-            ordered(filtered(filter, page_form(filter), None), filter, order).limit(limit)
-        }
+    // The page's own LIMIT is written into the statement on SQLite (`LimitWritten`) where
+    // the page reads rows in order; a page read by ids (timeline, deep page) limits its
+    // subquery.
+    let (page, limit_of_rows) = match window {
+        _ if let Some(page) = timeline_page(filter, order, window, limit) => (page, None),
+        Window::After { key, id } => (
+            ordered(
+                filtered(filter, page_form(filter), cursor_bound(filter, order, key))
+                    .filter(keyset(filter, order, key, *id)),
+                filter,
+                order,
+            ),
+            Some(limit),
+        ),
+        Window::Offset(0) => (
+            ordered(filtered(filter, page_form(filter), None), filter, order),
+            Some(limit),
+        ),
         // A deep numbered page skips rows from the index alone (a "deferred join"), then
         // reads only the rows it shows; skipping whole rows would read every one of them.
         Window::Offset(offset) => {
             let ids = ordered(filtered(filter, page_form(filter), None), filter, order)
-                .select(articles::id)
-                .limit(limit)
-                .offset(*offset);
-            ordered(
+                .select(articles::id);
+            let ids = limit_written(ids, limit, *offset).for_sqlite();
+            let page = ordered(
                 articles::table
                     .filter(in_subquery(articles::id, ids))
                     .into_boxed(),
                 filter,
                 order,
-            )
+            );
+            (page, None)
         }
     };
     // `author_id + 0` keeps SQLite from starting the join at the (few) users and reaching
     // their articles through the author index: then it must sort every match, and SQLite 3.53
     // chose that for a tag page, 400 ms instead of 2 at a million articles. Read in index
     // order, the page stops at `limit`.
-    page.inner_join(users::table.on(users::id.eq(articles::author_id + 0_i64)))
-        .select((ArticleSummaryRow::as_select(), AuthorRow::as_select()))
-        .load(conn)
+    let statement = page
+        .inner_join(users::table.on(users::id.eq(articles::author_id + 0_i64)))
+        .select((ArticleSummaryRow::as_select(), AuthorRow::as_select()));
+    match limit_of_rows {
+        Some(limit) => limit_written(statement, limit, 0).for_sqlite().load(conn),
+        None => statement.load(conn),
+    }
 }
 
 /// How many articles match the filter, counting at most `limit + 1` when a limit is given
