@@ -4,7 +4,8 @@
 # Settings (environment): BENCH_DURATION (10s), BENCH_CONNECTIONS (64), BENCH_THREADS (1),
 # BENCH_PORT (18080), BENCH_POSTGRES_URL (postgres://postgres@127.0.0.1:5432/postgres),
 # BENCH_BIN (a saved server binary to measure instead of building this checkout's, e.g. to
-# compare against an older build).
+# compare against an older build), BENCH_DB_NAME (bench: which seeded databases; give an older
+# build databases of its own schema, seeded by it).
 
 DURATION=${BENCH_DURATION:-10s}
 CONNECTIONS=${BENCH_CONNECTIONS:-64}
@@ -23,7 +24,7 @@ json() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
 
 # database_url BACKEND N [NAME]: where the seeded database of N articles lives.
 database_url() {
-    local name=${3:-bench}
+    local name=${3:-${BENCH_DB_NAME:-bench}}
     case $1 in
         sqlite) echo "sqlite://$WORK/$name-$2.db" ;;
         postgres) echo "${PG_ADMIN%/*}/folio_${name}_$2" ;;
@@ -32,7 +33,7 @@ database_url() {
 
 # prepare BACKEND N [NAME]: seeds the database once; later runs reuse it.
 prepare() {
-    local backend=$1 n=$2 name=${3:-bench} url
+    local backend=$1 n=$2 name=${3:-${BENCH_DB_NAME:-bench}} url
     url=$(database_url "$backend" "$n" "$name")
     if [ "$backend" = postgres ]; then
         psql -q "$PG_ADMIN" -tc "SELECT 1 FROM pg_database WHERE datname = 'folio_${name}_$n'" | grep -q 1 ||

@@ -7,8 +7,8 @@
 #   BENCH_DURATION=8s BENCH_CACHE_TTLS=0 benches/search.sh 1000000 sqlite
 #   BENCH_PHRASE='honest schemas' ...   (the phrase as sent; default with quotes)
 #   BENCH_CONNECTIONS=2 BENCH_DURATION=30s ...  (for searches that take seconds each)
-#   BENCH_BIN=/path BENCH_DB_NAME=like ...  (an older build on databases of its own schema,
-#                                            seeded by it: the LIKE scan this search replaced)
+#   BENCH_BIN=/path BENCH_DB_NAME=like ...  (the LIKE scan this search replaced: an older
+#                                            build, on databases it seeded)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -41,8 +41,8 @@ add_rare_articles() {
 
 printf '%-9s %-8s %-6s %-24s %10s %10s %10s %8s %8s %8s\n' backend N cache query 'req/s' p50 p99 'srv µs' 'pg µs' matches | tee "$RESULTS"
 for backend in "${BACKENDS[@]}"; do
-    prepare "$backend" "$N" "${BENCH_DB_NAME:-bench}"
-    url=$(database_url "$backend" "$N" "${BENCH_DB_NAME:-bench}")
+    prepare "$backend" "$N"
+    url=$(database_url "$backend" "$N")
     for ttl in ${BENCH_CACHE_TTLS:-1000 0}; do
         cache=$([ "$ttl" = 0 ] && echo off || echo on)
         # Slow searches (a LIKE scan of a million rows) must finish, not time out as 503s.
