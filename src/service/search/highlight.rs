@@ -35,9 +35,7 @@ pub struct Highlighter {
     initials: Vec<char>,
 }
 
-/// One word of a term.
 struct Pattern {
-    folded: String,
     stem: String,
     prefix: bool,
 }
@@ -49,11 +47,10 @@ pub struct Marked {
     pub has_all_terms: bool,
 }
 
-/// A word of the text: where it is, and how it compares (no stem: it cannot match).
-struct Token<'t> {
+/// A word of the text: where it is, and its stem (none: it cannot match).
+struct Token {
     start: usize,
     end: usize,
-    folded: Cow<'t, str>,
     stem: Option<String>,
 }
 
@@ -66,13 +63,9 @@ impl Highlighter {
                 term.words
                     .iter()
                     .enumerate()
-                    .map(|(i, word)| {
-                        let folded = fold(word).into_owned();
-                        Pattern {
-                            stem: stem(&folded),
-                            folded,
-                            prefix: term.prefix && i == last,
-                        }
+                    .map(|(i, word)| Pattern {
+                        stem: stem(&fold(word)),
+                        prefix: term.prefix && i == last,
                     })
                     .collect()
             })
@@ -80,7 +73,7 @@ impl Highlighter {
         let mut initials: Vec<char> = terms
             .iter()
             .flatten()
-            .filter_map(|word| word.folded.chars().next())
+            .filter_map(|word| word.stem.chars().next())
             .collect();
         initials.sort_unstable();
         initials.dedup();
@@ -134,19 +127,19 @@ impl Highlighter {
 }
 
 impl Pattern {
-    fn matches(&self, token: &Token<'_>) -> bool {
+    fn matches(&self, token: &Token) -> bool {
         let Some(stem) = &token.stem else {
             return false;
         };
-        *stem == self.stem
-            || (self.prefix
-                && (token.folded.starts_with(&self.folded) || stem.starts_with(&self.stem)))
+        // A prefix is compared stem to stem, as both engines do: `runn` does not find
+        // "running" (stem `run`), `datab` finds "databases" (`databas`).
+        *stem == self.stem || (self.prefix && stem.starts_with(&self.stem))
     }
 }
 
 /// The words of `text`, as `SearchQuery` reads words: runs of letters and digits; those
 /// starting with one of `initials` stemmed.
-fn tokens<'t>(text: &'t str, initials: &[char]) -> Vec<Token<'t>> {
+fn tokens(text: &str, initials: &[char]) -> Vec<Token> {
     let mut tokens = Vec::new();
     let mut start = None;
     for (at, c) in text.char_indices().chain([(text.len(), ' ')]) {
@@ -162,7 +155,6 @@ fn tokens<'t>(text: &'t str, initials: &[char]) -> Vec<Token<'t>> {
                     start: from,
                     end: at,
                     stem: may_match.then(|| stem(&folded)),
-                    folded,
                 });
                 start = None;
             }
@@ -172,8 +164,9 @@ fn tokens<'t>(text: &'t str, initials: &[char]) -> Vec<Token<'t>> {
     tokens
 }
 
-/// Lower case without accents (`Crème` → `creme`, `ÉCOLE` → `ecole`); letters of other
-/// scripts become their Latin transliteration, which keeps equal words equal.
+/// Lower case, and Latin letters without their accents (`Crème` → `creme`, `ÉCOLE` →
+/// `ecole`, `ß` → `ss`), as both engines fold them. Other scripts keep their letters
+/// (`ωμέγα`): transliterated, a word could match one of another script (`нет` and `net`).
 fn fold(word: &str) -> Cow<'_, str> {
     if word
         .bytes()
@@ -181,17 +174,24 @@ fn fold(word: &str) -> Cow<'_, str> {
     {
         return Cow::Borrowed(word);
     }
-    let latin: String = deunicode::deunicode(&word.to_lowercase())
-        .chars()
-        .filter(char::is_ascii_alphanumeric)
-        .map(|c| c.to_ascii_lowercase())
-        .collect();
-    if latin.is_empty() {
-        // Nothing to transliterate it to: compare it as it is written, lower-cased.
-        Cow::Owned(word.to_lowercase())
-    } else {
-        Cow::Owned(latin)
+    let mut folded = String::with_capacity(word.len());
+    for c in word.chars().flat_map(char::to_lowercase) {
+        match deunicode::deunicode_char(c) {
+            Some(plain) if is_accented_latin(c) => folded.extend(
+                plain
+                    .chars()
+                    .filter(char::is_ascii_alphanumeric)
+                    .map(|c| c.to_ascii_lowercase()),
+            ),
+            _ => folded.push(c),
+        }
     }
+    Cow::Owned(folded)
+}
+
+/// Latin-1 Supplement to Latin Extended-B, and Latin Extended Additional.
+fn is_accented_latin(c: char) -> bool {
+    matches!(c, '\u{00C0}'..='\u{024F}' | '\u{1E00}'..='\u{1EFF}')
 }
 
 fn stem(folded: &str) -> String {
@@ -224,6 +224,15 @@ mod tests {
             marked("ÉCOLE ΩΜΈΓΑ ", "une école, ωμέγα"),
             ("une [école], [ωμέγα]".into(), true)
         );
+        assert_eq!(
+            marked("Straße ", "strasse, STRAßE"),
+            ("[strasse], [STRAßE]".into(), true)
+        );
+        // Only Latin letters lose their accents; no word matches one of another script.
+        assert_eq!(
+            marked("omega net ", "ωμέγα нет"),
+            ("ωμέγα нет".into(), false)
+        );
     }
 
     #[test]
@@ -250,6 +259,8 @@ mod tests {
             ("[Databases] and data".into(), true)
         );
         assert_eq!(marked("datab ", "Databases"), ("Databases".into(), false));
+        // Stem to stem, as the engines compare: "running" is `run`.
+        assert_eq!(marked("runn", "Running"), ("Running".into(), false));
     }
 
     #[test]
