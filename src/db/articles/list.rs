@@ -661,7 +661,19 @@ pub fn list_page(
 ) -> QueryResult<Vec<(ArticleSummaryRow, AuthorRow)>> {
     // The page's own LIMIT is written into the statement on SQLite (`LimitWritten`) where
     // the page reads rows in order; a page read by ids (timeline, deep page) limits its
-    // subquery.
+    // subquery. SQLite keeps each statement it prepared, so the LIMITs written stay few: a
+    // read longer than any page (a relevance tier past skipped pages) rounds its LIMIT up to
+    // a power of two, and the rows past `limit` are dropped here.
+    let wanted = limit;
+    let limit = if wanted <= MAX_EXACT_LIMIT {
+        wanted
+    } else {
+        u64::try_from(wanted)
+            .ok()
+            .and_then(u64::checked_next_power_of_two)
+            .and_then(|rounded| i64::try_from(rounded).ok())
+            .unwrap_or(wanted)
+    };
     let (page, limit_of_rows) = match window {
         _ if let Some(page) = timeline_page(filter, order, window, limit) => (page, None),
         Window::After { key, id } => (
@@ -682,7 +694,7 @@ pub fn list_page(
         Window::Offset(offset) => {
             let ids = ordered(filtered(filter, page_form(filter), None), filter, order)
                 .select(articles::id);
-            let ids = limit_written(ids, limit, *offset).for_sqlite();
+            let ids = limit_written(ids, limit, *offset).bound_on_postgres();
             let page = ordered(
                 articles::table
                     .filter(in_subquery(articles::id, ids))
@@ -700,11 +712,19 @@ pub fn list_page(
     let statement = page
         .inner_join(users::table.on(users::id.eq(articles::author_id + 0_i64)))
         .select((ArticleSummaryRow::as_select(), AuthorRow::as_select()));
-    match limit_of_rows {
-        Some(limit) => limit_written(statement, limit, 0).for_sqlite().load(conn),
-        None => statement.load(conn),
-    }
+    let mut rows = match limit_of_rows {
+        Some(limit) => limit_written(statement, limit, 0)
+            .bound_on_postgres()
+            .load(conn)?,
+        None => statement.load(conn)?,
+    };
+    rows.truncate(usize::try_from(wanted).unwrap_or(usize::MAX));
+    Ok(rows)
 }
+
+/// The longest LIMIT a page statement writes as it is: a page of 100 and the row that tells
+/// whether another follows, with room to spare.
+const MAX_EXACT_LIMIT: i64 = 128;
 
 /// How many articles match the filter, counting at most `limit + 1` when a limit is given
 /// (beyond it the answer only says "more", and costs what reading `limit` ids costs); and
