@@ -2,7 +2,7 @@
 //! names the index reads.
 //!
 //! Which articles match is a condition of the article statements (`fragments::Matches`); the
-//! statements here take the ids of a page or of the relevance window.
+//! statements here read matching ids from the index for the relevance tiers.
 
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Text};

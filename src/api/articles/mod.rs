@@ -484,7 +484,8 @@ impl From<SearchHit> for SearchResponse {
     }
 }
 
-/// Text with the engines' marks as HTML: everything escaped, the marks turned into `<mark>`.
+/// Text with Folio's marks (`service::search::highlight`) as HTML: everything escaped, the
+/// marks turned into `<mark>`.
 fn marked_html(text: &str) -> String {
     let mut escaped = String::with_capacity(text.len() + 16);
     // Writing into a String cannot fail.

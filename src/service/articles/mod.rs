@@ -107,7 +107,7 @@ pub struct ArticleSummary {
 pub struct SearchHit {
     /// Where it matched (`service::search::Tier`): 3 the title, 2 the excerpt, 1 elsewhere.
     pub rank: u8,
-    /// The title and excerpt with each matched word between `db::search::MARK_START` and
+    /// The title and excerpt with each matched word between `service::search::MARK_START` and
     /// `MARK_END`.
     pub title: String,
     pub excerpt: String,
