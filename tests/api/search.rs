@@ -506,29 +506,39 @@ async fn a_relevance_cursor_walk_visits_every_match_once_across_the_tiers() {
                 .await;
             let total = all["meta"]["total"].as_i64().unwrap();
             assert!(total > 7, "{q:?} matches only {total}");
-            let mut seen = Vec::new();
-            let mut ranks = Vec::new();
-            let mut cursor: Option<String> = None;
-            // Uncounted, so the walk reads the tiers without knowing how few the matches are
-            // (on PostgreSQL, the newest articles in order); numbered pages below know it.
-            loop {
-                let path = match &cursor {
-                    Some(c) => format!(
-                        "/api/v1/articles?q={}&limit=7&count=none&cursor={c}",
-                        urlencode(q)
-                    ),
-                    None => format!("/api/v1/articles?q={}&limit=7&count=none", urlencode(q)),
-                };
-                let page = app.get_json(&path, StatusCode::OK).await;
-                for item in page["data"].as_array().unwrap() {
-                    seen.push(item["id"].as_i64().unwrap());
-                    ranks.push(item["search"]["rank"].as_u64().unwrap());
+            // Uncounted, the walk reads the tiers without knowing how few the matches are
+            // (on PostgreSQL, the newest articles in order); counted, it knows (their ids).
+            let mut walks = Vec::new();
+            for count in ["&count=none", ""] {
+                let mut seen = Vec::new();
+                let mut ranks = Vec::new();
+                let mut cursor: Option<String> = None;
+                loop {
+                    let path = match &cursor {
+                        Some(c) => format!(
+                            "/api/v1/articles?q={}&limit=7{count}&cursor={c}",
+                            urlencode(q)
+                        ),
+                        None => format!("/api/v1/articles?q={}&limit=7{count}", urlencode(q)),
+                    };
+                    let page = app.get_json(&path, StatusCode::OK).await;
+                    for item in page["data"].as_array().unwrap() {
+                        seen.push(item["id"].as_i64().unwrap());
+                        ranks.push(item["search"]["rank"].as_u64().unwrap());
+                    }
+                    match page["meta"]["next_cursor"].as_str() {
+                        Some(next) => cursor = Some(next.to_owned()),
+                        None => break,
+                    }
                 }
-                match page["meta"]["next_cursor"].as_str() {
-                    Some(next) => cursor = Some(next.to_owned()),
-                    None => break,
-                }
+                walks.push((seen, ranks));
             }
+            let (seen, ranks) = walks.swap_remove(0);
+            assert_eq!(
+                walks[0],
+                (seen.clone(), ranks.clone()),
+                "{q:?}: counted walk"
+            );
             let unique: BTreeSet<i64> = seen.iter().copied().collect();
             assert_eq!(unique.len(), seen.len(), "{q:?}: a match came twice");
             assert_eq!(seen.len() as i64, total, "{q:?}: every match once");
