@@ -661,21 +661,10 @@ pub fn list_page(
 ) -> QueryResult<Vec<(ArticleSummaryRow, AuthorRow)>> {
     // The page's own LIMIT is written into the statement on SQLite (`LimitWritten`) where
     // the page reads rows in order; a page read by ids (timeline, deep page) limits its
-    // subquery. SQLite keeps each statement it prepared, so the LIMITs written stay few: a
-    // read longer than any page (a relevance tier past skipped pages) rounds its LIMIT up to
-    // a power of two, and the rows past `limit` are dropped here.
-    let wanted = limit;
-    let limit = if wanted <= MAX_EXACT_LIMIT {
-        wanted
-    } else {
-        u64::try_from(wanted)
-            .ok()
-            .and_then(u64::checked_next_power_of_two)
-            .and_then(|rounded| i64::try_from(rounded).ok())
-            .unwrap_or(wanted)
-    };
+    // subquery. Rows read past `limit` (`written_limit`) are dropped below.
+    let read = written_limit(limit);
     let (page, limit_of_rows) = match window {
-        _ if let Some(page) = timeline_page(filter, order, window, limit) => (page, None),
+        _ if let Some(page) = timeline_page(filter, order, window, read) => (page, None),
         Window::After { key, id } => (
             ordered(
                 filtered(filter, page_form(filter), cursor_bound(filter, order, key))
@@ -683,18 +672,18 @@ pub fn list_page(
                 filter,
                 order,
             ),
-            Some(limit),
+            Some(read),
         ),
         Window::Offset(0) => (
             ordered(filtered(filter, page_form(filter), None), filter, order),
-            Some(limit),
+            Some(read),
         ),
         // A deep numbered page skips rows from the index alone (a "deferred join"), then
         // reads only the rows it shows; skipping whole rows would read every one of them.
         Window::Offset(offset) => {
             let ids = ordered(filtered(filter, page_form(filter), None), filter, order)
                 .select(articles::id);
-            let ids = limit_written(ids, limit, *offset).bound_on_postgres();
+            let ids = limit_written(ids, read, *offset).bound_on_postgres();
             let page = ordered(
                 articles::table
                     .filter(in_subquery(articles::id, ids))
@@ -713,18 +702,30 @@ pub fn list_page(
         .inner_join(users::table.on(users::id.eq(articles::author_id + 0_i64)))
         .select((ArticleSummaryRow::as_select(), AuthorRow::as_select()));
     let mut rows = match limit_of_rows {
-        Some(limit) => limit_written(statement, limit, 0)
+        Some(read) => limit_written(statement, read, 0)
             .bound_on_postgres()
             .load(conn)?,
         None => statement.load(conn)?,
     };
-    rows.truncate(usize::try_from(wanted).unwrap_or(usize::MAX));
+    rows.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
     Ok(rows)
 }
 
-/// The longest LIMIT a page statement writes as it is: a page of 100 and the row that tells
-/// whether another follows, with room to spare.
-const MAX_EXACT_LIMIT: i64 = 128;
+/// The LIMIT a page statement writes for `limit` rows: as it is up to a page of 100 and the
+/// row that tells whether another follows (with room to spare), rounded up to a power of two
+/// beyond (a relevance tier past skipped pages), so the statements SQLite keeps prepared,
+/// one per LIMIT written, stay few.
+fn written_limit(limit: i64) -> i64 {
+    const MAX_EXACT: i64 = 128;
+    if limit <= MAX_EXACT {
+        return limit;
+    }
+    u64::try_from(limit)
+        .ok()
+        .and_then(u64::checked_next_power_of_two)
+        .and_then(|rounded| i64::try_from(rounded).ok())
+        .unwrap_or(limit)
+}
 
 /// How many articles match the filter, counting at most `limit + 1` when a limit is given
 /// (beyond it the answer only says "more", and costs what reading `limit` ids costs); and
