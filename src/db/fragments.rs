@@ -126,6 +126,45 @@ where
     }
 }
 
+/// `(SELECT COUNT(*) FROM (<query>) AS counted)`: the rows of a subquery (a bounded count's,
+/// with its LIMIT inside), which diesel's DSL cannot count. Counting them as
+/// `COUNT(*) FROM t WHERE id IN (<query>)` instead read `t` again: on PostgreSQL a hash join
+/// over all of a big tag's rows, half of a two-tag count's 146 ms at a million articles.
+#[derive(Debug, Clone)]
+pub struct CountOf<Q> {
+    query: Q,
+}
+
+pub fn count_of<Q>(query: Q) -> CountOf<Q> {
+    CountOf { query }
+}
+
+impl<Q> Expression for CountOf<Q> {
+    type SqlType = BigInt;
+}
+
+impl<Q> QueryId for CountOf<Q> {
+    type QueryId = ();
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+impl<Q> ValidGrouping<()> for CountOf<Q> {
+    type IsAggregate = Never;
+}
+
+impl<Q, QS> AppearsOnTable<QS> for CountOf<Q> {}
+
+impl<Q, QS> SelectableExpression<QS> for CountOf<Q> {}
+
+impl<Q: QueryFragment<MultiBackend>> QueryFragment<MultiBackend> for CountOf<Q> {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, MultiBackend>) -> QueryResult<()> {
+        out.push_sql("(SELECT COUNT(*) FROM (");
+        self.query.walk_ast(out.reborrow())?;
+        out.push_sql(") AS counted)");
+        Ok(())
+    }
+}
+
 /// `<query> LIMIT n [OFFSET ?]`, the page size written into the statement rather than bound:
 ///
 /// - SQLite (3.47 and later) plans a page from its LIMIT's value, and so expires a prepared

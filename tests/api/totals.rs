@@ -388,6 +388,38 @@ async fn counted_totals_stop_at_the_limit_and_count_modes_change_that() {
         assert_eq!(none["meta"]["page"], 1);
         assert!(none["meta"]["next_cursor"].is_string());
         assert_eq!(none["data"], bounded["data"], "the page is the same");
+        // A tag's timeline counted to the limit: one tag with a date, all of two tags.
+        let since = "2000-01-01T00:00:00Z";
+        let since_naive = chrono::DateTime::parse_from_rfc3339(since)
+            .unwrap()
+            .naive_utc();
+        let timelines = [
+            (
+                format!("/api/v1/articles?tag={}&published_after={since}", slugs[0]),
+                rows.iter()
+                    .filter(|r| r.is_public(now) && r.has_tag(slugs[0]))
+                    .filter(|r| r.published_at.is_some_and(|at| at > since_naive))
+                    .count() as i64,
+            ),
+            (
+                format!(
+                    "/api/v1/articles?tag={},{}&tag_match=all",
+                    slugs[0], slugs[1]
+                ),
+                rows.iter()
+                    .filter(|r| r.is_public(now) && r.has_tag(slugs[0]) && r.has_tag(slugs[1]))
+                    .count() as i64,
+            ),
+        ];
+        for (path, expected) in timelines {
+            let bounded = app.get_json(&path, StatusCode::OK).await;
+            let exact = app
+                .get_json(&format!("{path}&count=exact"), StatusCode::OK)
+                .await;
+            assert_eq!(bounded["meta"]["total"], expected.min(5), "{path}");
+            assert_eq!(bounded["meta"]["total_exact"], expected <= 5, "{path}");
+            assert_eq!(exact["meta"]["total"], expected, "{path}");
+        }
         // Lists the counters answer are exact beyond the limit.
         let all = rows.iter().filter(|r| r.is_public(now)).count() as i64;
         assert_eq!(counter["meta"]["total"], all);
