@@ -97,6 +97,8 @@ pub struct TestApp {
     pub backend: Backend,
     pub db: TestDb,
     pub client: TestClient,
+    /// The server's local media directory, removed with the app.
+    _media: tempfile::TempDir,
 }
 
 /// Words of database errors (driver, engine, constraint and SQL vocabulary) that must never
@@ -239,7 +241,9 @@ pub async fn spawn_app_with(
     LazyLock::force(&TRACING);
     let db = TestDb::fresh(backend);
     prepare(&db);
+    let media = tempfile::tempdir().expect("a media directory");
     let mut settings = Config::for_tests(&db.url);
+    settings.media_dir = media.path().to_path_buf();
     config(&mut settings);
     let base = start(settings).await;
     TestApp {
@@ -247,6 +251,7 @@ pub async fn spawn_app_with(
         backend,
         db,
         client: TestClient::default(),
+        _media: media,
     }
 }
 
