@@ -82,7 +82,7 @@ pub struct Config {
     #[arg(long, global = true, env = "FOLIO_WORKERS")]
     pub workers: Option<usize>,
 
-    /// Database connections in the pool (default: four per CPU core).
+    /// Database connections for requests (default: four per CPU core, 4 to 16).
     #[arg(long, global = true, env = "FOLIO_DB_POOL_SIZE", default_value_t = default_pool_size())]
     pub db_pool_size: u32,
 
@@ -744,14 +744,15 @@ impl std::str::FromStr for CorsOrigins {
     }
 }
 
-/// Four connections per core: each request in flight costs CPU in Folio and in a local
-/// database, so more connections than that only queue on the cores, where the scheduler
+/// Four connections per core, 4 to 16: each request in flight costs CPU in Folio and in a
+/// local database, so more connections than that only queue on the cores, where the scheduler
 /// rather than arrival order decides who goes next. On 2 cores, 8 connections instead of 16
 /// took PostgreSQL's p99 at 64 concurrent list requests from 47–61 ms to 32–35 ms, for the
-/// same requests a second.
+/// same requests a second. At most 16, the old default: a big host (or a container that sees
+/// the node's cores) must not open hundreds of connections per instance and per replica.
 fn default_pool_size() -> u32 {
     let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
-    u32::try_from(cores.saturating_mul(4)).unwrap_or(u32::MAX)
+    u32::try_from(cores.saturating_mul(4).clamp(4, 16)).unwrap_or(16)
 }
 
 /// `item` as an origin as browsers send it: `http(s)://host[:port]`, nothing after.

@@ -56,7 +56,7 @@ fn describe() {
     );
     describe_counter!(
         "folio_db_errors_total",
-        "Database work that failed, by kind (unavailable, timeout, contended, internal)"
+        "Database work that failed, by kind (unavailable, busy, timeout, connection_lost, contended, internal)"
     );
     describe_gauge!(
         "folio_cache_listener_connected",

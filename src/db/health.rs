@@ -128,6 +128,33 @@ impl Health {
         }
     }
 
+    /// Whether work would be refused now, without taking the half-open probe: for a request
+    /// about to queue for a connection, which should not queue for a database known down.
+    pub fn check(&self) -> Result<(), Refusal> {
+        let inner = self.lock();
+        if let Some(reason) = &inner.not_ready {
+            return Err(Refusal::NotReady(reason.clone()));
+        }
+        let now = Instant::now();
+        match inner.state {
+            State::Closed { .. } => Ok(()),
+            State::Open { until, .. } if now >= until => Ok(()),
+            State::Open { until, .. } => Err(Refusal::Open {
+                retry_after: until - now,
+            }),
+            State::HalfOpen { cool_down } => Err(Refusal::Open {
+                retry_after: cool_down,
+            }),
+        }
+    }
+
+    /// A request waited its whole acquire timeout for a connection while no work finished:
+    /// the database holds every connection and answers none. A failure while the breaker is
+    /// closed; never the probe's.
+    pub fn record_stalled_wait(&self) {
+        self.record(Attempt { probe: false }, false);
+    }
+
     /// An attempt that says nothing of the database's health (a pooled connection that broke
     /// before the database came back, say): the breaker stays as it was, and a half-open
     /// breaker lets the next probe through at once.

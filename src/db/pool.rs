@@ -2,7 +2,7 @@
 //! circuit breaker (`health`), with a short wait for a connection taken in arrival order,
 //! reads retried on a fresh connection when theirs broke, and SQLite writers queued in order.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
@@ -73,12 +73,17 @@ impl CustomizeConnection<DbConn, r2d2::Error> for ConnectionSettings {
 
 type Connections = Arc<r2d2::Pool<Manager>>;
 
+/// Connections beyond the requests' turns, for the background jobs (which take no turn) and
+/// SQLite's writer (which skips the queue: see `write`), so they seldom make a request that
+/// has its turn wait again in r2d2.
+const CONNECTIONS_BESIDE_TURNS: u32 = 2;
+
 /// A pool of connections that are made when first needed, so the server can start (and
 /// report not-ready) while the database is down.
 fn connections(url: &DatabaseUrl, options: &PoolOptions) -> Connections {
     Arc::new(
         r2d2::Pool::builder()
-            .max_size(options.max_size)
+            .max_size(options.max_size + CONNECTIONS_BESIDE_TURNS)
             .min_idle(Some(1))
             .connection_timeout(options.acquire_timeout)
             // No ping before every checkout (a round trip per request on PostgreSQL): a
@@ -92,6 +97,7 @@ fn connections(url: &DatabaseUrl, options: &PoolOptions) -> Connections {
 /// Pool sizing and timeouts.
 #[derive(Debug, Clone)]
 pub struct PoolOptions {
+    /// Connections for requests (`CONNECTIONS_BESIDE_TURNS` more for jobs and SQLite's writer).
     pub max_size: u32,
     /// How long a request waits for a connection before it gets a 503.
     pub acquire_timeout: Duration,
@@ -125,6 +131,9 @@ pub struct Pool {
     /// connection that was handed back for a request already waiting, so under load some
     /// requests waited many turns: PostgreSQL's p99 at 64 connections was 2.5× its median.
     turns: Arc<tokio::sync::Semaphore>,
+    /// Requests' work finished so far: a wait that runs out while none finished means the
+    /// database is stuck, not just busy.
+    finished: Arc<AtomicU64>,
     deadline: Option<Duration>,
     /// SQLite has one writer at a time. Writers queue here, in order, instead of in SQLite's
     /// busy handler, which sleeps and retries (up to 100 ms a time): under load that starved
@@ -143,6 +152,7 @@ impl Pool {
             health: Arc::new(Health::new()),
             waiting: Arc::default(),
             turns: Arc::new(tokio::sync::Semaphore::new(options.max_size as usize)),
+            finished: Arc::default(),
             deadline: options.deadline,
             write_lane: (url.backend == Backend::Sqlite).then(Default::default),
         }
@@ -188,10 +198,14 @@ impl Pool {
         })
     }
 
-    /// Waits for this request's turn at a connection, at most the acquire timeout. A wait
-    /// that runs out counts against the breaker as a connection that did not come in time
-    /// does: a database that hangs holds every connection, and the breaker must open.
-    async fn turn(&self) -> Result<tokio::sync::OwnedSemaphorePermit, AppError> {
+    /// Waits for this request's turn at a connection, at most the acquire timeout; refused at
+    /// once while the breaker is open. A wait that runs out while no other request's work
+    /// finished counts against the breaker (a database that hangs holds every connection);
+    /// one that runs out while work kept finishing is a database busier than its pool, a
+    /// 503 that says nothing against the database, so overload cannot open the breaker.
+    async fn turn(&self) -> Result<Turn, AppError> {
+        self.health.check().map_err(refused)?;
+        let finished_before = self.finished.load(Ordering::Relaxed);
         let waiting = Waiting::count(&self.waiting);
         let permit = actix_web::rt::time::timeout(
             self.options.acquire_timeout,
@@ -200,12 +214,19 @@ impl Pool {
         .await;
         drop(waiting);
         match permit {
-            Ok(Ok(permit)) => Ok(permit),
+            Ok(Ok(permit)) => Ok(Turn {
+                _permit: permit,
+                finished: Arc::clone(&self.finished),
+            }),
             _ => {
-                let attempt = self.health.admit().map_err(refused)?;
-                self.health.record(attempt, false);
-                metrics::counter!("folio_db_errors_total", "kind" => "unavailable").increment(1);
-                tracing::warn!("no database connection within the acquire timeout");
+                let kind = if self.finished.load(Ordering::Relaxed) == finished_before {
+                    self.health.record_stalled_wait();
+                    "unavailable"
+                } else {
+                    "busy"
+                };
+                metrics::counter!("folio_db_errors_total", "kind" => kind).increment(1);
+                tracing::warn!(kind, "no database connection within the acquire timeout");
                 Err(no_connection_in_time())
             }
         }
@@ -251,22 +272,28 @@ impl Pool {
         result
     }
 
-    /// Runs blocking work that writes, after the writers queued before it on SQLite. A write
-    /// whose connection broke is not retried here: whether it committed is unknown.
+    /// Runs blocking work that writes. On SQLite, writers queue in their own lane, in order,
+    /// and the one whose turn it is skips the readers' queue (a connection is kept beside the
+    /// turns for it): queueing behind every reader while holding the lane would let through
+    /// one write per read queue. A write whose connection broke is not retried here: whether
+    /// it committed is unknown.
     pub async fn write<T, F>(&self, work: F) -> Result<T, AppError>
     where
         F: FnOnce(&mut DbConn) -> Result<T, AppError> + Send + 'static,
         T: Send + 'static,
     {
         let write = async {
-            let _turn = match &self.write_lane {
-                Some(lane) => Some(lane.lock().await),
-                None => None,
+            // The lane or the turn goes with the work, which may outlive a request past its
+            // deadline.
+            let (lane, turn) = match &self.write_lane {
+                Some(lane) => {
+                    self.health.check().map_err(refused)?;
+                    (Some(Arc::clone(lane).lock_owned().await), None)
+                }
+                None => (None, Some(self.turn().await?)),
             };
-            // The turn goes with the work, which may outlive a request past its deadline.
-            let turn = self.turn().await?;
             self.blocking(move |pool| {
-                let _turn = turn;
+                let _held = (lane, turn);
                 pool.attempt(work)
             })
             .await
@@ -274,13 +301,13 @@ impl Pool {
         self.within_deadline(write).await
     }
 
-    /// As `write`, for a thread of its own (the background jobs): on SQLite it waits for its
-    /// turn in the same lane as the requests' writes.
+    /// As `write`, for a thread of its own (the background jobs): on SQLite it waits in the
+    /// same lane as the requests' writes. Jobs take no turn (see `CONNECTIONS_BESIDE_TURNS`).
     pub fn write_blocking<T>(
         &self,
         work: impl FnOnce(&mut DbConn) -> Result<T, AppError>,
     ) -> Result<T, AppError> {
-        let _turn = self.write_lane.as_ref().map(|lane| lane.blocking_lock());
+        let _lane = self.write_lane.as_ref().map(|lane| lane.blocking_lock());
         self.attempt(work)
     }
 
@@ -371,6 +398,18 @@ fn refused(refusal: Refusal) -> AppError {
     }
 }
 
+/// A request's turn at a connection, held until its work ends, which it counts as it goes.
+struct Turn {
+    _permit: tokio::sync::OwnedSemaphorePermit,
+    finished: Arc<AtomicU64>,
+}
+
+impl Drop for Turn {
+    fn drop(&mut self) {
+        self.finished.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
 /// Counts a request among those waiting for a connection while it waits, however its wait
 /// ends (its deadline may drop it mid-wait).
 struct Waiting<'a>(&'a AtomicUsize);
@@ -390,18 +429,20 @@ impl Drop for Waiting<'_> {
 
 #[cfg(test)]
 mod tests {
+    use std::future::Future;
     use std::sync::{Mutex, mpsc};
 
     use super::*;
+    use crate::db::health::BreakerState;
 
-    fn pool_of_one(dir: &tempfile::TempDir) -> Pool {
+    fn pool_of_one(dir: &tempfile::TempDir, acquire_timeout: Duration) -> Pool {
         let url = DatabaseUrl::parse(&format!("sqlite://{}/folio.db", dir.path().display()))
             .expect("a SQLite URL");
         let pool = Pool::new(
             &url,
             &PoolOptions {
                 max_size: 1,
-                acquire_timeout: Duration::from_secs(30),
+                acquire_timeout,
                 deadline: None,
                 connection: ConnectionSettings {
                     statement_timeout_ms: 0,
@@ -414,17 +455,19 @@ mod tests {
         pool
     }
 
-    async fn until_waiting(pool: &Pool, requests: usize) {
-        while pool.stats().waiting < requests {
+    async fn until(condition: impl Fn() -> bool) {
+        while !condition() {
             actix_web::rt::time::sleep(Duration::from_millis(1)).await;
         }
     }
 
-    #[actix_web::test]
-    async fn requests_get_the_connection_in_the_order_they_asked_for_it() {
-        let dir = tempfile::tempdir().expect("a temporary folder");
-        let pool = pool_of_one(&dir);
-        let served = Arc::new(Mutex::new(Vec::new()));
+    /// Takes the pool's one turn until the returned sender is used (or dropped).
+    async fn hold_the_connection(
+        pool: &Pool,
+    ) -> (
+        mpsc::Sender<()>,
+        actix_web::rt::task::JoinHandle<Result<(), AppError>>,
+    ) {
         let (release, released) = mpsc::channel::<()>();
         let released = Arc::new(Mutex::new(released));
         let holder = actix_web::rt::spawn({
@@ -437,34 +480,121 @@ mod tests {
                 .await
             }
         });
-        while pool.turns.available_permits() > 0 {
-            actix_web::rt::time::sleep(Duration::from_millis(1)).await;
-        }
-        let queue_request = |number: usize| {
-            let (pool, served) = (pool.clone(), Arc::clone(&served));
-            actix_web::rt::spawn(async move {
-                pool.run(move |_| {
-                    served.lock().expect("not poisoned").push(number);
-                    Ok(())
+        until(|| pool.turns.available_permits() == 0).await;
+        (release, holder)
+    }
+
+    fn no_work(pool: &Pool) -> impl Future<Output = Result<(), AppError>> + use<> {
+        let pool = pool.clone();
+        async move { pool.run(|_| Ok(())).await }
+    }
+
+    /// Fails a test that would otherwise hang.
+    async fn within_ten_seconds(test: impl Future<Output = ()>) {
+        actix_web::rt::time::timeout(Duration::from_secs(10), test)
+            .await
+            .expect("the test finished within ten seconds");
+    }
+
+    #[actix_web::test]
+    async fn requests_get_the_connection_in_the_order_they_asked_for_it() {
+        within_ten_seconds(async {
+            let dir = tempfile::tempdir().expect("a temporary folder");
+            let pool = pool_of_one(&dir, Duration::from_secs(30));
+            let served = Arc::new(Mutex::new(Vec::new()));
+            let (release, holder) = hold_the_connection(&pool).await;
+            let queue_request = |number: usize| {
+                let (pool, served) = (pool.clone(), Arc::clone(&served));
+                actix_web::rt::spawn(async move {
+                    pool.run(move |_| {
+                        served.lock().expect("not poisoned").push(number);
+                        Ok(())
+                    })
+                    .await
                 })
-                .await
-            })
-        };
-        let mut requests = Vec::new();
-        for number in 1..=5 {
-            requests.push(queue_request(number));
-            until_waiting(&pool, number).await;
-        }
-        // A request that arrives just as the connection comes back still goes last.
-        release.send(()).expect("the holder waits");
-        requests.push(queue_request(6));
-        holder.await.expect("joined").expect("served");
-        for request in requests {
-            request.await.expect("joined").expect("served");
-        }
-        assert_eq!(
-            *served.lock().expect("not poisoned"),
-            vec![1, 2, 3, 4, 5, 6]
-        );
+            };
+            let mut requests = Vec::new();
+            for number in 1..=5 {
+                requests.push(queue_request(number));
+                until(|| pool.stats().waiting == number).await;
+            }
+            // A request that arrives just as the connection comes back still goes last.
+            release.send(()).expect("the holder waits");
+            requests.push(queue_request(6));
+            holder.await.expect("joined").expect("served");
+            for request in requests {
+                request.await.expect("joined").expect("served");
+            }
+            assert_eq!(
+                *served.lock().expect("not poisoned"),
+                vec![1, 2, 3, 4, 5, 6]
+            );
+            assert_eq!(pool.stats().waiting, 0);
+        })
+        .await;
+    }
+
+    #[actix_web::test]
+    async fn a_database_that_holds_every_connection_opens_the_breaker_and_then_is_not_waited_for() {
+        within_ten_seconds(async {
+            let dir = tempfile::tempdir().expect("a temporary folder");
+            let pool = pool_of_one(&dir, Duration::from_millis(20));
+            let (release, holder) = hold_the_connection(&pool).await;
+            for _ in 0..5 {
+                let waited = no_work(&pool).await;
+                assert!(
+                    matches!(&waited, Err(AppError::Unavailable { detail, .. }) if detail.contains("in time")),
+                    "{waited:?}"
+                );
+            }
+            assert_eq!(pool.health.state(), BreakerState::Open);
+            let refused = no_work(&pool).await;
+            assert!(
+                matches!(&refused, Err(AppError::Unavailable { detail, .. }) if detail.contains("unreachable")),
+                "refused at once, not after another wait: {refused:?}"
+            );
+            release.send(()).expect("the holder waits");
+            holder.await.expect("joined").expect("served");
+        })
+        .await;
+    }
+
+    #[actix_web::test]
+    async fn a_database_busier_than_its_pool_gets_503s_but_never_opens_the_breaker() {
+        within_ten_seconds(async {
+            let dir = tempfile::tempdir().expect("a temporary folder");
+            let pool = pool_of_one(&dir, Duration::from_millis(300));
+            let request = |work_ms: u64| {
+                let pool = pool.clone();
+                actix_web::rt::spawn(async move {
+                    pool.run(move |_| {
+                        std::thread::sleep(Duration::from_millis(work_ms));
+                        Ok(())
+                    })
+                    .await
+                })
+            };
+            // A short piece of work finishes while the others wait; then a long one holds
+            // the connection, and the six queued behind it run out of time.
+            let short = request(20);
+            until(|| pool.turns.available_permits() == 0).await;
+            let long = request(2_000);
+            let queued: Vec<_> = (0..6).map(|_| request(10)).collect();
+            for waited in queued {
+                let waited = waited.await.expect("joined");
+                assert!(
+                    matches!(&waited, Err(AppError::Unavailable { detail, .. }) if detail.contains("in time")),
+                    "{waited:?}"
+                );
+            }
+            assert_eq!(
+                pool.health.state(),
+                BreakerState::Closed,
+                "six 503s while work kept finishing are not a database that is down"
+            );
+            short.await.expect("joined").expect("served");
+            long.await.expect("joined").expect("served");
+        })
+        .await;
     }
 }
