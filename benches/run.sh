@@ -63,9 +63,9 @@ PY
         )
         firsts=()
         for i in "${!names[@]}"; do
-            # The first request of a list counts its total (a filter the counters cannot
-            # answer), which the next ones reuse for a minute or more: timed on its own, so
-            # the rows below show a site that has been running.
+            # For a filter the counters cannot answer, the first request counts the total
+            # that the next ones reuse for a minute or more: timed on its own, so the rows
+            # show a site that has been running.
             firsts+=("${names[$i]} $(curl -s -o /dev/null -w '%{time_total}' "$BASE${paths[$i]}" |
                 awk '{printf "%.1f", $1 * 1000}')")
             line=$(printf '%-9s %-8s %-6s %-24s %s' "$backend" "$N" "$cache" "${names[$i]}" "$(measure "$BASE${paths[$i]}")")

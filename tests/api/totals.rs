@@ -411,6 +411,10 @@ async fn counted_totals_stop_at_the_limit_and_count_modes_change_that() {
                     .count() as i64,
             ),
         ];
+        assert!(
+            timelines[0].1 > 5,
+            "one tag's timeline is counted past the limit"
+        );
         for (path, expected) in timelines {
             let bounded = app.get_json(&path, StatusCode::OK).await;
             let exact = app

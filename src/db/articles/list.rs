@@ -741,24 +741,24 @@ pub fn count(
             .select(content_clock::changed_at)
             .single_value()
     };
-    let counted = match (limit, timeline_tag(filter), timeline_tag(filter)) {
+    let counted = match (limit, timeline_tag(filter)) {
         // A tag's timeline is counted on its own rows, never the articles': counting to
         // 10,000 through the articles read 10,000 of their rows (2.1 s on a million-article
         // SQLite file).
-        (Some(limit), Some(tag), _) => diesel::select((
+        (Some(limit), Some(tag)) => diesel::select((
             count_of(timeline_ids(filter, tag, None, None).limit(limit + 1)),
             changed(),
         ))
         .get_result::<(i64, Option<NaiveDateTime>)>(conn)
         .map(|(n, changed)| (Some(n), changed)),
-        (None, Some(tag), _) => diesel::select((
+        (None, Some(tag)) => diesel::select((
             timeline_ids(filter, tag, None, None).count().single_value(),
             changed(),
         ))
         .get_result(conn),
         // Counting to a limit reads the published articles in index order and probes each,
         // so it stops at the limit; a full count starts from the tags' rows instead (IN).
-        (Some(limit), _, _) => diesel::select((
+        (Some(limit), None) => diesel::select((
             count_of(
                 filtered(filter, page_form(filter), None)
                     .select(articles::id)
@@ -768,7 +768,7 @@ pub fn count(
         ))
         .get_result::<(i64, Option<NaiveDateTime>)>(conn)
         .map(|(n, changed)| (Some(n), changed)),
-        (None, _, _) => diesel::select((
+        (None, None) => diesel::select((
             articles::table
                 .filter(in_subquery(
                     articles::id,
