@@ -48,6 +48,27 @@ struct Inner {
     not_ready: Option<String>,
 }
 
+impl Inner {
+    /// Refused, or let through: as the probe (with the cool-down it ends) once an open
+    /// breaker's cool-down has run out.
+    fn verdict(&self) -> Result<Option<Duration>, Refusal> {
+        if let Some(reason) = &self.not_ready {
+            return Err(Refusal::NotReady(reason.clone()));
+        }
+        let now = Instant::now();
+        match self.state {
+            State::Closed { .. } => Ok(None),
+            State::Open { until, cool_down } if now >= until => Ok(Some(cool_down)),
+            State::Open { until, .. } => Err(Refusal::Open {
+                retry_after: until - now,
+            }),
+            State::HalfOpen { cool_down } => Err(Refusal::Open {
+                retry_after: cool_down,
+            }),
+        }
+    }
+}
+
 /// Readiness and the circuit breaker of one database.
 #[derive(Debug)]
 pub struct Health(Mutex<Inner>);
@@ -109,43 +130,19 @@ impl Health {
     /// probe) is let through at a time.
     pub fn admit(&self) -> Result<Attempt, Refusal> {
         let mut inner = self.lock();
-        if let Some(reason) = &inner.not_ready {
-            return Err(Refusal::NotReady(reason.clone()));
-        }
-        let now = Instant::now();
-        match inner.state {
-            State::Closed { .. } => Ok(Attempt { probe: false }),
-            State::Open { until, cool_down } if now >= until => {
+        match inner.verdict()? {
+            Some(cool_down) => {
                 inner.state = State::HalfOpen { cool_down };
                 Ok(Attempt { probe: true })
             }
-            State::Open { until, .. } => Err(Refusal::Open {
-                retry_after: until - now,
-            }),
-            State::HalfOpen { cool_down } => Err(Refusal::Open {
-                retry_after: cool_down,
-            }),
+            None => Ok(Attempt { probe: false }),
         }
     }
 
     /// Whether work would be refused now, without taking the half-open probe: for a request
     /// about to queue for a connection, which should not queue for a database known down.
     pub fn check(&self) -> Result<(), Refusal> {
-        let inner = self.lock();
-        if let Some(reason) = &inner.not_ready {
-            return Err(Refusal::NotReady(reason.clone()));
-        }
-        let now = Instant::now();
-        match inner.state {
-            State::Closed { .. } => Ok(()),
-            State::Open { until, .. } if now >= until => Ok(()),
-            State::Open { until, .. } => Err(Refusal::Open {
-                retry_after: until - now,
-            }),
-            State::HalfOpen { cool_down } => Err(Refusal::Open {
-                retry_after: cool_down,
-            }),
-        }
+        self.lock().verdict().map(|_| ())
     }
 
     /// A request waited its whole acquire timeout for a connection while no work finished:

@@ -489,6 +489,10 @@ mod tests {
         async move { pool.run(|_| Ok(())).await }
     }
 
+    fn unavailable_saying(result: &Result<(), AppError>, words: &str) -> bool {
+        matches!(result, Err(AppError::Unavailable { detail, .. }) if detail.contains(words))
+    }
+
     /// Fails a test that would otherwise hang.
     async fn within_ten_seconds(test: impl Future<Output = ()>) {
         actix_web::rt::time::timeout(Duration::from_secs(10), test)
@@ -542,15 +546,12 @@ mod tests {
             let (release, holder) = hold_the_connection(&pool).await;
             for _ in 0..5 {
                 let waited = no_work(&pool).await;
-                assert!(
-                    matches!(&waited, Err(AppError::Unavailable { detail, .. }) if detail.contains("in time")),
-                    "{waited:?}"
-                );
+                assert!(unavailable_saying(&waited, "in time"), "{waited:?}");
             }
             assert_eq!(pool.health.state(), BreakerState::Open);
             let refused = no_work(&pool).await;
             assert!(
-                matches!(&refused, Err(AppError::Unavailable { detail, .. }) if detail.contains("unreachable")),
+                unavailable_saying(&refused, "unreachable"),
                 "refused at once, not after another wait: {refused:?}"
             );
             release.send(()).expect("the holder waits");
@@ -582,10 +583,7 @@ mod tests {
             let queued: Vec<_> = (0..6).map(|_| request(10)).collect();
             for waited in queued {
                 let waited = waited.await.expect("joined");
-                assert!(
-                    matches!(&waited, Err(AppError::Unavailable { detail, .. }) if detail.contains("in time")),
-                    "{waited:?}"
-                );
+                assert!(unavailable_saying(&waited, "in time"), "{waited:?}");
             }
             assert_eq!(
                 pool.health.state(),
