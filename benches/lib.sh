@@ -58,6 +58,8 @@ drop_database() {
 }
 
 SERVER=
+# A command the server runs under (benches/instructions.sh: valgrind), words split on spaces.
+LAUNCHER=
 # start_server URL [VAR=value ...]: the release server on $PORT, rate and login limits off
 # (every request here comes from one address; BENCH_RATE_LIMIT=n sets the per-minute limits
 # to n instead, to measure what limiting costs), extra settings in its environment.
@@ -67,14 +69,18 @@ start_server() {
     local url=$1
     shift
     case $url in postgres*) SERVER_DB=postgres ;; *) SERVER_DB=sqlite ;; esac
+    # shellcheck disable=SC2086
     env FOLIO_DATABASE_URL="$url" FOLIO_BIND="127.0.0.1:$PORT" FOLIO_LOG=warn \
         FOLIO_LOGIN_LIMIT_PER_ADDRESS=0 FOLIO_LOGIN_LIMIT_PER_ACCOUNT=0 \
         FOLIO_RATE_LIMIT_ANONYMOUS="${BENCH_RATE_LIMIT:-0}" \
         FOLIO_RATE_LIMIT_AUTHENTICATED="${BENCH_RATE_LIMIT:-0}" \
         FOLIO_RATE_LIMIT_WRITES="${BENCH_RATE_LIMIT:-0}" FOLIO_STALE_CACHE_MB=0 "$@" \
-        "$BIN" serve >"$WORK/server.log" 2>&1 &
+        ${LAUNCHER:-} "$BIN" serve >"$WORK/server.log" 2>&1 &
     SERVER=$!
-    for _ in $(seq 1 300); do
+    # Under valgrind, start-up takes some twenty times as long.
+    local tries=300
+    [ -n "${LAUNCHER:-}" ] && tries=6000
+    for _ in $(seq 1 "$tries"); do
         curl -fs "$BASE/readyz" >/dev/null && return 0
         sleep 0.1
     done
