@@ -32,9 +32,8 @@ for backend in "${BACKENDS[@]}"; do
     rm -f "$OUT".*
     LAUNCHER="valgrind --tool=callgrind --callgrind-out-file=$OUT.%p"
     start_server "$url" FOLIO_READ_CACHE_TTL_MS=0
-    read -r tag second < <(curl -fs "$BASE/api/v1/tags?limit=100" |
-        json "' '.join(t['slug'] for t in sorted(d['data'], key=lambda t: -t['article_count'])[:2])")
-    author=$(curl -fs "$BASE/api/v1/authors?limit=100" | json "max(d['data'], key=lambda a: a['article_count'])['slug']")
+    read -r tag second < <(biggest_tags)
+    author=$(busiest_author)
     slug=$(curl -fs "$BASE/api/v1/articles?limit=1" | json "d['data'][0]['slug']")
     declare -a names=("tag-filtered list" "all-of two tags" "page 1" "author's list" "article by slug" "tags with counts" "search, common word")
     declare -a paths=(
@@ -46,14 +45,13 @@ for backend in "${BACKENDS[@]}"; do
         "/api/v1/tags?limit=50"
         "/api/v1/articles?q=cache&limit=20"
     )
-    dump=0
     for i in "${!names[@]}"; do
         # Warm: statements prepared, totals counted; then only these requests are counted.
         for _ in $(seq 1 20); do curl -fs -o /dev/null "$BASE${paths[$i]}"; done
         callgrind_control -z "$SERVER" >/dev/null 2>&1
         for _ in $(seq 1 "$REQUESTS"); do curl -fs -o /dev/null "$BASE${paths[$i]}"; done
         callgrind_control -d "$SERVER" >/dev/null 2>&1
-        dump=$((dump + 1))
+        dump=$((i + 1))
         total=$(awk '/^summary:/ {print $2}' "$OUT.$SERVER.$dump")
         hash=$(callgrind_annotate --inclusive=yes "$OUT.$SERVER.$dump" 2>/dev/null |
             awk '/sha2::sha256::compress256/ && !found {gsub(",", "", $1); print $1; found = 1}')

@@ -151,6 +151,17 @@ access_token() {
         "$BASE/api/v1/auth/login" | json "d['access_token']"
 }
 
+# biggest_tags: the running server's two tags with the most articles, most first.
+biggest_tags() {
+    curl -fs "$BASE/api/v1/tags?limit=100" |
+        json "' '.join(t['slug'] for t in sorted(d['data'], key=lambda t: -t['article_count'])[:2])"
+}
+
+# busiest_author: the running server's author with the most articles.
+busiest_author() {
+    curl -fs "$BASE/api/v1/authors?limit=100" | json "max(d['data'], key=lambda a: a['article_count'])['slug']"
+}
+
 # oldest_tag: the running server's tag whose newest article is oldest (the seed retires one:
 # it is on the oldest tenth of the articles only), or BENCH_OLD_TAG (for a build too slow to
 # list it: before tag timelines, its first page timed out at a million articles).

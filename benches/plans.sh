@@ -21,9 +21,8 @@ for backend in "${BACKENDS[@]}"; do
     url=$(database_url "$backend" "$N")
     start_server "$url" FOLIO_READ_CACHE_TTL_MS=0 FOLIO_COUNT_CACHE_TTL_MS=0 \
         FOLIO_SLOW_QUERY_MS=0 FOLIO_SLOW_QUERY_BINDS=true FOLIO_LOG=warn FOLIO_LOG_FORMAT=json
-    read -r tag second < <(curl -fs "$BASE/api/v1/tags?limit=100" |
-        json "' '.join(t['slug'] for t in sorted(d['data'], key=lambda t: -t['article_count'])[:2])")
-    author=$(curl -fs "$BASE/api/v1/authors?limit=100" | json "max(d['data'], key=lambda a: a['article_count'])['slug']")
+    read -r tag second < <(biggest_tags)
+    author=$(busiest_author)
     old_tag=$(oldest_tag)
     sleep 1
     for path in \

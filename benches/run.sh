@@ -29,9 +29,8 @@ for backend in "${BACKENDS[@]}"; do
     for ttl in ${BENCH_CACHE_TTLS:-1000 0}; do
         cache=$([ "$ttl" = 0 ] && echo off || echo on)
         start_server "$url" FOLIO_READ_CACHE_TTL_MS="$ttl"
-        read -r tag second < <(curl -fs "$BASE/api/v1/tags?limit=100" |
-            json "' '.join(t['slug'] for t in sorted(d['data'], key=lambda t: -t['article_count'])[:2])")
-        author=$(curl -fs "$BASE/api/v1/authors?limit=100" | json "max(d['data'], key=lambda a: a['article_count'])['slug']")
+        read -r tag second < <(biggest_tags)
+        author=$(busiest_author)
         old_tag=$(oldest_tag)
         total=$(curl -fs "$BASE/api/v1/articles?limit=1" | json "d['meta']['total']")
         # A cursor 90% of the way down the list, reached by walking cursors of 100.
