@@ -434,7 +434,7 @@ const MAX_INDEX_IDS: i64 = 20_000;
 /// common a word is. It guesses a prefix it has no statistics for (the word being typed) at
 /// about 0.5% of the rows and then prefers walking the primary key, testing each row, over
 /// the GIN index: for a word in twelve articles of a million, that walk read the whole table
-/// (7 s). So: first the newest `RECENT_WINDOW` articles below the cursor, in order (a common
+/// (7 s). So: first the articles among the `RECENT_WINDOW` ids below the cursor, in order (a common
 /// word fills the page here, stopping early); then, only if the page is not full, the older
 /// matches from the index (few, since the word was rare among the newest), newest first.
 fn postgres_tier_rows(
@@ -458,11 +458,11 @@ fn postgres_tier_rows(
         row_by_row: true,
         ..text.clone()
     });
-    let window_floor = db::search::nth_newest_id(conn, after, RECENT_WINDOW)?;
+    let window_floor = db::search::window_floor(conn, after, RECENT_WINDOW)?;
     filter.ids_above = window_floor.map(|floor| floor - 1);
     let mut found = rows::list_page(conn, &filter, ArticleOrder::Relevance, &below(after), limit)?;
     let Some(floor) = window_floor else {
-        // Fewer than the window below the cursor: this was all of them.
+        // The window reaches the first article: this was all of them.
         return Ok(found);
     };
     if found.len() >= wanted {
