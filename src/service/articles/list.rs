@@ -195,7 +195,7 @@ pub fn list(
     };
     let mut items = summaries(conn, rows, now, query.parts)?;
     if let Some(search) = &query.search {
-        let highlighter = Highlighter::new(search);
+        let mut highlighter = Highlighter::new(search);
         // A relevance page knows each item's tier from the engine; another order reads it
         // from where the whole query is.
         let mut known_tiers = tiers.into_iter();
