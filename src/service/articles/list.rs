@@ -423,7 +423,7 @@ fn tier_rows(
 /// Up to this many matches (PostgreSQL), a relevance page reads them by id.
 const FEW_MATCHES: i64 = 2048;
 
-/// How many of the newest articles a PostgreSQL tier reads in order before it asks the index
+/// How many of the newest ids a PostgreSQL tier reads in order before it asks the index
 /// for older matches: a word in more than about 1% of articles fills a page within them.
 const RECENT_WINDOW: i64 = 2048;
 /// The most older matches read from the index for one page; more means the word is common
@@ -434,9 +434,10 @@ const MAX_INDEX_IDS: i64 = 20_000;
 /// common a word is. It guesses a prefix it has no statistics for (the word being typed) at
 /// about 0.5% of the rows and then prefers walking the primary key, testing each row, over
 /// the GIN index: for a word in twelve articles of a million, that walk read the whole table
-/// (7 s). So: first the articles among the `RECENT_WINDOW` ids below the cursor, in order (a common
-/// word fills the page here, stopping early); then, only if the page is not full, the older
-/// matches from the index (few, since the word was rare among the newest), newest first.
+/// (7 s). So: first the articles among the `RECENT_WINDOW` ids below the cursor, in order
+/// (a common word fills the page here, stopping early); then, only if the page is not full,
+/// the older matches from the index (few, since the word was rare among the newest), newest
+/// first.
 fn postgres_tier_rows(
     conn: &mut DbConn,
     mut filter: ArticleFilter,
