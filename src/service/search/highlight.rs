@@ -33,9 +33,9 @@ pub struct Highlighter {
     /// How the wanted words' stems start: their first two letters (the whole stem if it is
     /// shorter). The English stemmer only ever changes a word's ending: a stem starts with
     /// the word's first two letters, or is its first letter alone. So only words starting
-    /// with one of these can match, and only they are folded and stemmed: stemming every word of a page's titles and excerpts was a fifth of a
-    /// search page's time, and every word starting with a wanted word's first letter still a
-    /// tenth.
+    /// with one of these can match, and only they are folded and stemmed: stemming every
+    /// word of a page's titles and excerpts was a fifth of a search page's time, and every
+    /// word starting with a wanted word's first letter still a tenth.
     leads: Vec<String>,
     /// The stems of the words stemmed so far: a page repeats the words it was found for.
     stems: HashMap<String, String>,
@@ -181,23 +181,16 @@ impl Highlighter {
         tokens
     }
 
-    /// The word's stem, if the word starts as one of `leads` does once folded. Most words of
-    /// a text are ASCII and start otherwise: those are passed over without folding them.
+    /// The word's stem, if the word starts as one of `leads` does once folded. An ASCII word
+    /// folds to its lower case, so it is checked before folding: most words are ASCII and
+    /// start otherwise, and are passed over without folding them.
     fn stem_if_it_may_match(&mut self, word: &str) -> Option<String> {
-        let starts_like_ascii = |word: &str, lead: &str| {
-            word.as_bytes()
-                .get(..lead.len())
-                .is_some_and(|start| start.eq_ignore_ascii_case(lead.as_bytes()))
-        };
-        if word.is_ascii() && !self.leads.iter().any(|lead| starts_like_ascii(word, lead)) {
+        let ascii = word.is_ascii();
+        if ascii && !self.starts_as_a_lead(word) {
             return None;
         }
         let folded = fold(word);
-        if !self
-            .leads
-            .iter()
-            .any(|lead| folded.starts_with(lead.as_str()))
-        {
+        if !ascii && !self.starts_as_a_lead(&folded) {
             return None;
         }
         if let Some(stemmed) = self.stems.get(folded.as_ref()) {
@@ -206,6 +199,15 @@ impl Highlighter {
         let stemmed = stem(&folded);
         self.stems.insert(folded.into_owned(), stemmed.clone());
         Some(stemmed)
+    }
+
+    /// Whether `word` starts with one of `leads`, ASCII letters in either case.
+    fn starts_as_a_lead(&self, word: &str) -> bool {
+        self.leads.iter().any(|lead| {
+            word.as_bytes()
+                .get(..lead.len())
+                .is_some_and(|start| start.eq_ignore_ascii_case(lead.as_bytes()))
+        })
     }
 }
 
