@@ -24,6 +24,8 @@ use crate::config::Config;
 use crate::db::replicas::Replicas;
 use crate::db::{Backend, ConnectionSettings, DatabaseUrl, Pool, PoolOptions};
 use crate::limits::{Limits, LoginLimiter, RouteLimiter};
+use crate::service::articles::ArticleLists;
+use crate::service::tags::TagCatalog;
 use crate::state::AppState;
 
 /// Largest JSON body accepted; more is a 413.
@@ -156,11 +158,15 @@ impl Application {
         let state = AppState {
             db: pool,
             replicas,
-            counts: TtlCache::new(
-                config.read_cache_entries,
-                Duration::from_millis(config.count_cache_ttl_ms),
-                generation.clone(),
-            ),
+            lists: ArticleLists {
+                counts: TtlCache::new(
+                    config.read_cache_entries,
+                    Duration::from_millis(config.count_cache_ttl_ms),
+                    generation.clone(),
+                ),
+                count_limit: config.count_limit,
+                tags: TagCatalog::default(),
+            },
             generation,
             tokens,
             passwords: PasswordWorker::for_this_machine(),

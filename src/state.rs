@@ -5,12 +5,13 @@ use std::sync::{Arc, OnceLock};
 use crate::auth::oidc::Provider;
 use crate::auth::password::PasswordWorker;
 use crate::auth::token::TokenKeys;
-use crate::cache::{CountCache, Generation};
+use crate::cache::Generation;
 use crate::config::Config;
 use crate::db::replicas::Replicas;
 use crate::db::{DbConn, Pool};
 use crate::error::AppError;
 use crate::limits::Limits;
+use crate::service::articles::ArticleLists;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -18,7 +19,8 @@ pub struct AppState {
     /// Where anonymous reads go when any is healthy (`read`); empty without replicas.
     pub replicas: Replicas,
     pub config: Arc<Config>,
-    pub counts: CountCache,
+    /// What list requests share (totals counted lately, the tags in memory).
+    pub lists: ArticleLists,
     /// Bumped by every content write: drops the count cache and the read cache.
     pub generation: Generation,
     /// Set once the signing secret is known (at once when configured, else when the

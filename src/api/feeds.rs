@@ -147,10 +147,9 @@ async fn serve(
         "" => format!("{origin}{}", req.path()),
         query => format!("{origin}{}?{query}", req.path()),
     };
-    let counts = state.counts.clone();
-    let count_limit = state.config.count_limit;
+    let lists = state.lists.clone();
     let feed = state.read(is_anonymous(&req), move |conn| {
-        feeds::newest(conn, &counts, count_limit, &query)
+        feeds::newest(conn, &lists, &query)
     });
     cache
         .serve_document(&req, &origin, async {

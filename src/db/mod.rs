@@ -32,7 +32,9 @@ use diesel::prelude::*;
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
 pub use conn::{DbConn, MultiBackend};
-pub use fragments::{count_of, id_in, in_subquery, limit_written, matches, row_after};
+pub use fragments::{
+    TagIdsOfArticle, count_of, id_in, in_subquery, limit_written, matches, row_after,
+};
 pub use pool::{ConnectionSettings, Pool, PoolOptions, PoolStats};
 
 // SQL lower(): ASCII-only on SQLite, so case-insensitive matching covers ASCII letters there.

@@ -217,6 +217,13 @@ diesel::table! {
 }
 
 diesel::table! {
+    tags_version (id) {
+        id -> Integer,
+        version -> BigInt,
+    }
+}
+
+diesel::table! {
     content_clock (id) {
         id -> Integer,
         changed_at -> Timestamp,
@@ -265,5 +272,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     article_counts,
     count_watermark,
     content_clock,
+    tags_version,
     site,
 );

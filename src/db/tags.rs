@@ -6,7 +6,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::DbConn;
-use super::schema::{article_tags, tags};
+use super::schema::{article_tags, tags, tags_version};
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = tags)]
@@ -189,6 +189,21 @@ pub fn for_articles(conn: &mut DbConn, article_ids: &[i64]) -> QueryResult<Vec<(
         .order((article_tags::article_id, tags::name, tags::id))
         .select((article_tags::article_id, TagRow::as_select()))
         .load(conn)
+}
+
+/// Every tag, in the order `for_articles` gives an article's tags, with a tags version
+/// (`tags_version`) they are at least as new as: it is read first, so a tag written in between
+/// makes the list newer than its version says, never older.
+pub fn catalog(conn: &mut DbConn) -> QueryResult<(i64, Vec<TagRow>)> {
+    let version = tags_version::table
+        .find(1)
+        .select(tags_version::version)
+        .first(conn)?;
+    let rows = tags::table
+        .order((tags::name, tags::id))
+        .select(TagRow::as_select())
+        .load(conn)?;
+    Ok((version, rows))
 }
 
 pub fn insert(conn: &mut DbConn, tag: &NewTag<'_>) -> QueryResult<i64> {

@@ -3,10 +3,11 @@
 
 use chrono::{DateTime, Utc};
 
-use super::articles::{self, ArticleQuery, ArticleSummary, CountMode, Parts, Position};
+use super::articles::{
+    self, ArticleLists, ArticleQuery, ArticleSummary, CountMode, Parts, Position,
+};
 use super::site::{self, Site};
 use super::utc;
-use crate::cache::CountCache;
 use crate::db::articles::{ArticleOrder, StatusFilter};
 use crate::db::{self, DbConn};
 use crate::error::AppError;
@@ -24,8 +25,7 @@ pub struct Feed {
 /// `query.limit`. Status, order and position are the feed's own.
 pub fn newest(
     conn: &mut DbConn,
-    counts: &CountCache,
-    count_limit: i64,
+    lists: &ArticleLists,
     query: &ArticleQuery,
 ) -> Result<Feed, AppError> {
     let query = ArticleQuery {
@@ -39,7 +39,7 @@ pub fn newest(
         },
         ..query.clone()
     };
-    let page = articles::list(conn, counts, count_limit, None, &query)?;
+    let page = articles::list(conn, lists, None, &query)?;
     let site = site::get(conn)?;
     let changed = utc(db::counters::content_changed_at(conn)?);
     let last_modified = page

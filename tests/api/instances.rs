@@ -1,5 +1,6 @@
-//! Caches that agree: with a read cache TTL of minutes, what readers see follows the writes of
-//! every instance on the database (PostgreSQL LISTEN/NOTIFY) and scheduled articles coming due.
+//! Instances that agree: with a read cache TTL of minutes, what readers see follows the writes of
+//! every instance on the database (PostgreSQL LISTEN/NOTIFY) and scheduled articles coming due;
+//! the tags each instance holds in memory for list pages follow every tag write at once.
 
 use std::time::{Duration, Instant};
 
@@ -319,6 +320,126 @@ async fn login_attempts_spread_over_instances_are_limited_as_one() {
         let other = a.user(Role::Author).await;
         let fine = attempt(b.clone(), other.email.clone()).await;
         assert_eq!(fine.status(), StatusCode::UNAUTHORIZED);
+    })
+    .await;
+}
+
+/// The names of the first listed article's tags, in the order shown.
+fn first_article_tags(body: &Value) -> Vec<String> {
+    body["data"][0]["tags"]
+        .as_array()
+        .expect("tags")
+        .iter()
+        .map(|tag| tag["name"].as_str().expect("a name").to_owned())
+        .collect()
+}
+
+/// A statement straight to the database, as an import or another process would write.
+fn execute(conn: &mut DbConn, sql: &str) {
+    let written = match conn {
+        DbConn::Postgres(c) => diesel::sql_query(sql).execute(c),
+        DbConn::Sqlite(c) => diesel::sql_query(sql).execute(c),
+    };
+    written.expect(sql);
+}
+
+/// Each instance holds the tags in memory for its list pages; a page read right after a tag
+/// is renamed, added or deleted elsewhere shows the change, with no wait and no cache to
+/// expire. Elsewhere is the database itself on both backends, and a second instance on
+/// PostgreSQL.
+#[actix_web::test]
+async fn list_pages_show_tag_changes_made_elsewhere_at_once() {
+    on_each_backend(|backend| async move {
+        let a = spawn_app_with(backend, |_| {}, |_| {}).await;
+        let editor = a.user(Role::Editor).await;
+        let (id, _, _) = a
+            .create_article(
+                &editor.token,
+                json!({"title": "Tagged", "body_markdown": "Text.", "tags": ["Alpha", "Beta"],
+                       "status": "published"}),
+            )
+            .await;
+        let list = "/api/v1/articles";
+        let page = a.get_json(list, StatusCode::OK).await;
+        assert_eq!(first_article_tags(&page), ["Alpha", "Beta"]);
+
+        // Renamed in the database: the next page has the name, and orders by it.
+        execute(
+            &mut a.connect(),
+            "UPDATE tags SET name = 'Aardvark' WHERE slug = 'beta'",
+        );
+        let page = a.get_json(list, StatusCode::OK).await;
+        assert_eq!(first_article_tags(&page), ["Aardvark", "Alpha"]);
+
+        if backend != Backend::Postgres {
+            return;
+        }
+        let b = start(folio::Config::for_tests(&a.db.url)).await;
+        let read_b = || async {
+            let body: Value = reqwest::get(format!("{b}{list}"))
+                .await
+                .expect("request sent")
+                .json()
+                .await
+                .expect("JSON");
+            first_article_tags(&body)
+        };
+        assert_eq!(read_b().await, ["Aardvark", "Alpha"]);
+
+        // Renamed through A.
+        let tags = a.get_json("/api/v1/tags", StatusCode::OK).await;
+        let alpha = tags["data"]
+            .as_array()
+            .and_then(|tags| tags.iter().find(|tag| tag["slug"] == "alpha"))
+            .and_then(|tag| tag["id"].as_i64())
+            .expect("alpha's id");
+        let tag_etag = a
+            .send(
+                Method::GET,
+                &format!("/api/v1/tags/{alpha}"),
+                None,
+                None,
+                None,
+            )
+            .await;
+        let renamed = a
+            .send(
+                Method::PATCH,
+                &format!("/api/v1/tags/{alpha}"),
+                Some(&editor.token),
+                Some(json!({"name": "Zebra"})),
+                tag_etag.header("etag"),
+            )
+            .await;
+        assert_eq!(renamed.status, StatusCode::OK, "{}", renamed.body);
+        assert_eq!(read_b().await, ["Aardvark", "Zebra"]);
+
+        // A tag B has never seen, added through A.
+        let etag = a.etag_of(id, &editor.token).await;
+        let retagged = a
+            .send(
+                Method::PATCH,
+                &format!("/api/v1/articles/{id}"),
+                Some(&editor.token),
+                Some(json!({"tags": ["Aardvark", "Zebra", "Middle"]})),
+                Some(&etag),
+            )
+            .await;
+        assert_eq!(retagged.status, StatusCode::OK, "{}", retagged.body);
+        assert_eq!(read_b().await, ["Aardvark", "Middle", "Zebra"]);
+
+        // Deleted through A.
+        let deleted = a
+            .send(
+                Method::DELETE,
+                &format!("/api/v1/tags/{alpha}"),
+                Some(&editor.token),
+                None,
+                None,
+            )
+            .await;
+        assert!(deleted.status.is_success(), "{}", deleted.body);
+        assert_eq!(read_b().await, ["Aardvark", "Middle"]);
     })
     .await;
 }

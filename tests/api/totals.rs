@@ -467,14 +467,35 @@ fn statements(conn: &mut folio::db::DbConn, work: impl FnOnce(&mut folio::db::Db
     *count.lock().unwrap()
 }
 
+/// A list page is its rows, with their tags' ids, and its total: the tags' names come from
+/// memory once read.
 #[actix_web::test]
-async fn a_list_page_takes_at_most_three_statements() {
+async fn a_list_page_takes_at_most_two_statements() {
     on_each_backend(|backend| async move {
         let app = spawn_seeded(backend, 50).await;
         let rows = corpus::load(&mut app.connect());
         let (a, b) = corpus::two_common_tags(&rows);
         let author = rows[0].author.clone();
-        let cache = folio::cache::CountCache::new(0, Duration::ZERO, Default::default());
+        let lists = folio::service::articles::ArticleLists {
+            counts: folio::cache::CountCache::new(0, Duration::ZERO, Default::default()),
+            count_limit: 10_000,
+            tags: Default::default(),
+        };
+        let list = |conn: &mut folio::db::DbConn, query: &str| {
+            let list: folio::api::articles::ArticleListQuery =
+                folio::api::extract::parse_query(query).unwrap();
+            let (query, _) = list
+                .into_query(&folio::Config::for_tests("sqlite://unused"))
+                .unwrap();
+            let page = folio::service::articles::list(conn, &lists, None, &query).unwrap();
+            assert!(!page.items.is_empty(), "{query:?} lists something");
+            assert!(
+                page.items.iter().any(|item| !item.tags.is_empty()),
+                "{query:?} lists tags"
+            );
+        };
+        // The first page reads the tags into memory (two statements more), once.
+        list(&mut app.connect(), "");
         for query in [
             String::new(),
             format!("tag={a}"),
@@ -484,16 +505,9 @@ async fn a_list_page_takes_at_most_three_statements() {
             "published_after=2020-01-01T00:00:00Z".to_owned(),
             format!("tag={a}&page=2&limit=5"),
         ] {
-            let list: folio::api::articles::ArticleListQuery =
-                folio::api::extract::parse_query(&query).unwrap();
-            let (query_value, _) = list
-                .into_query(&folio::Config::for_tests("sqlite://unused"))
-                .unwrap();
             let mut conn = app.connect();
-            let n = statements(&mut conn, |conn| {
-                folio::service::articles::list(conn, &cache, 10_000, None, &query_value).unwrap();
-            });
-            assert!((2..=3).contains(&n), "{query}: {n} statements");
+            let n = statements(&mut conn, |conn| list(conn, &query));
+            assert!((1..=2).contains(&n), "{query}: {n} statements");
         }
     })
     .await;

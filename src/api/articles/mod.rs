@@ -569,11 +569,10 @@ pub async fn list_articles(
     params: QueryParams<ArticleListQuery>,
 ) -> Result<HttpResponse, AppError> {
     let (query, fields) = params.into_inner().into_query(&state.config)?;
-    let counts = state.counts.clone();
-    let count_limit = state.config.count_limit;
+    let lists = state.lists.clone();
     let viewer = caller.0;
     let page = state.read(viewer.is_none(), move |conn| {
-        articles::list(conn, &counts, count_limit, viewer.as_ref(), &query)
+        articles::list(conn, &lists, viewer.as_ref(), &query)
     });
     cache
         .serve_for(&req, viewer, async {

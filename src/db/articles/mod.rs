@@ -11,8 +11,8 @@ pub use list::{
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::DbConn;
-use super::schema::{article_tags, articles};
+use super::schema::{article_tags, articles, tags_version};
+use super::{DbConn, TagIdsOfArticle};
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = articles)]
@@ -49,6 +49,37 @@ pub struct ArticleSummaryRow {
     pub updated_at: NaiveDateTime,
     pub reading_time: i32,
     pub author_id: i64,
+    /// The article's tag ids, comma-separated, and the tags version they were read at
+    /// (`tags_version`), for the tags held in memory (`service::tags::catalog`).
+    #[diesel(
+        select_expression = TagIdsOfArticle,
+        select_expression_type = TagIdsOfArticle
+    )]
+    pub tag_ids: Option<String>,
+    #[diesel(
+        select_expression = tags_version_now(),
+        select_expression_type = tags_version_now
+    )]
+    pub tags_version: Option<i64>,
+}
+
+impl ArticleSummaryRow {
+    /// The tag ids the page statement read, or `None` when they cannot be told (never the
+    /// case for a row it read).
+    pub fn tag_ids(&self) -> Option<Vec<i64>> {
+        match &self.tag_ids {
+            None => Some(Vec::new()),
+            Some(ids) => ids.split(',').map(|id| id.parse().ok()).collect(),
+        }
+    }
+}
+
+/// The tags version as the statement reading it sees it (a single row, read once).
+#[diesel::dsl::auto_type]
+fn tags_version_now() -> _ {
+    tags_version::table
+        .select(tags_version::version)
+        .single_value()
 }
 
 #[derive(Debug, Clone, Copy, Insertable)]

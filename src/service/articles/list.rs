@@ -1,9 +1,9 @@
 //! Listing articles: who sees which, in what order, from where, and how the total is counted.
 //!
-//! A page costs at most three statements: the rows with their authors, their tags, and the
-//! total. The total comes from the published-article counters when they answer the filter
-//! (nothing, one tag, one author or one tag left out), otherwise from a count that stops at
-//! `count_limit`.
+//! A page costs two statements: the rows with their authors and tag ids (the tags' names are
+//! held in memory: `service::tags::catalog`), and the total. The total comes from the
+//! published-article counters when they answer the filter (nothing, one tag, one author or
+//! one tag left out), otherwise from a count that stops at `count_limit`.
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 
@@ -21,6 +21,7 @@ use crate::error::AppError;
 use crate::service::pagination::Cursor;
 use crate::service::policy::{self, Action};
 use crate::service::search::{Highlighter, SearchQuery, Tier};
+use crate::service::tags::TagCatalog;
 use crate::service::{PageRequest, utc};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -86,13 +87,21 @@ pub struct ArticlePage {
     pub last_modified: Option<DateTime<Utc>>,
 }
 
+/// What every list request shares: the totals counted lately, the bound on counting, and the
+/// tags held in memory. Cloning shares them.
+#[derive(Clone)]
+pub struct ArticleLists {
+    pub counts: CountCache,
+    pub count_limit: i64,
+    pub tags: TagCatalog,
+}
+
 /// Lists articles. Everyone sees published ones; signed-in callers may ask for drafts and
 /// scheduled ones, and see their own, or everyone's from editor up.
 /// Unknown tag or author slugs match nothing rather than failing.
 pub fn list(
     conn: &mut DbConn,
-    counts: &CountCache,
-    count_limit: i64,
+    lists: &ArticleLists,
     viewer: Option<&Caller>,
     query: &ArticleQuery,
 ) -> Result<ArticlePage, AppError> {
@@ -128,11 +137,11 @@ pub fn list(
     let limit = match query.count {
         CountMode::Skip => None,
         CountMode::Exact => Some(None),
-        CountMode::Bounded => Some(Some(count_limit)),
+        CountMode::Bounded => Some(Some(lists.count_limit)),
     };
     let counted = match limit {
         Some(limit) => {
-            let (total, changed, small_tag) = total(conn, counts, &filter, limit)?;
+            let (total, changed, small_tag) = total(conn, &lists.counts, &filter, limit)?;
             filter.rare_tags |= small_tag;
             Some((total, changed))
         }
@@ -193,7 +202,13 @@ pub fn list(
         ),
         Position::After(_) => (None, None),
     };
-    let mut items = summaries(conn, rows, now, query.parts)?;
+    let tag_rows = if query.parts.tags {
+        let listed: Vec<&ArticleSummaryRow> = rows.iter().map(|(row, _)| row).collect();
+        lists.tags.tags_of(conn, &listed)?
+    } else {
+        Vec::new()
+    };
+    let mut items = summaries(conn, rows, tag_rows, now, query.parts)?;
     if let Some(search) = &query.search {
         let mut highlighter = Highlighter::new(search);
         // A relevance page knows each item's tier from the engine; another order reads it

@@ -4,7 +4,9 @@
 mod list;
 mod write;
 
-pub use list::{ArticlePage, ArticleQuery, CountMode, Position, TagMatch, Total, list};
+pub use list::{
+    ArticleLists, ArticlePage, ArticleQuery, CountMode, Position, TagMatch, Total, list,
+};
 pub use write::{
     ArticleInput, ArticlePatch, RequestedStatus, create, delete, update, update_restoring,
 };
@@ -15,6 +17,7 @@ use chrono::{DateTime, Utc};
 
 use crate::auth::Caller;
 use crate::db::articles::{self as rows, ArticleRow, ArticleSummaryRow};
+use crate::db::tags::TagRow;
 use crate::db::users::AuthorRow;
 use crate::db::{self, DbConn};
 use crate::error::AppError;
@@ -122,8 +125,8 @@ pub struct Article {
     pub version: i32,
 }
 
-/// Attaches tags to a page of rows (with their authors) in one query, whatever the page size.
-/// What a list loads besides the rows and their authors: each costs one statement.
+/// What a list loads besides the rows and their authors: bodies cost one statement, tags
+/// none while the tags held in memory are current (`service::tags::catalog`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Parts {
     pub tags: bool,
@@ -137,20 +140,19 @@ impl Parts {
     };
 }
 
+/// Summaries of a page of rows (with their authors and `tag_rows`, their tags as
+/// `db::tags::for_articles` orders them), with bodies and feature images in one statement
+/// each, whatever the page size.
 fn summaries(
     conn: &mut DbConn,
     rows: Vec<(ArticleSummaryRow, AuthorRow)>,
+    tag_rows: Vec<(i64, TagRow)>,
     now: chrono::NaiveDateTime,
     parts: Parts,
 ) -> Result<Vec<ArticleSummary>, AppError> {
     let ids: Vec<i64> = rows.iter().map(|(r, _)| r.id).collect();
     let mut tags: HashMap<i64, Vec<TagRef>> = HashMap::new();
     let mut tags_changed: HashMap<i64, chrono::NaiveDateTime> = HashMap::new();
-    let tag_rows = if parts.tags {
-        db::tags::for_articles(conn, &ids)?
-    } else {
-        Vec::new()
-    };
     let mut bodies: HashMap<i64, String> = if parts.bodies {
         db::articles::bodies(conn, &ids)?.into_iter().collect()
     } else {
@@ -307,13 +309,22 @@ pub fn full_article(
         updated_at,
         reading_time,
         author_id,
+        tag_ids: None,
+        tags_version: None,
     };
     let author = db::users::authors_by_ids(conn, &[author_id])?
         .pop()
         .ok_or_else(|| anyhow::anyhow!("article {id} has no author row"))?;
-    let summary = summaries(conn, vec![(summary_row, author)], now, Parts::SUMMARIES)?
-        .pop()
-        .ok_or_else(|| anyhow::anyhow!("article {id} vanished while loading"))?;
+    let tag_rows = db::tags::for_articles(conn, &[id])?;
+    let summary = summaries(
+        conn,
+        vec![(summary_row, author)],
+        tag_rows,
+        now,
+        Parts::SUMMARIES,
+    )?
+    .pop()
+    .ok_or_else(|| anyhow::anyhow!("article {id} vanished while loading"))?;
     Ok(Article {
         summary,
         body_markdown,

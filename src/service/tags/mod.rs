@@ -1,8 +1,10 @@
 //! Tags, each with the number of published articles that carry it (here), managed by
 //! editors (`write`).
 
+mod catalog;
 mod write;
 
+pub use catalog::TagCatalog;
 pub use write::{TagInput, create, delete, resolve_for_article, update};
 
 use chrono::{DateTime, Utc};

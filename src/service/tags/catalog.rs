@@ -1,0 +1,109 @@
+//! Every tag, held in memory for list pages: a page statement reads each article's tag ids and
+//! the tags version (`db::fragments::TagIdsOfArticle`), and the names come from here, which
+//! saves the statement that read them with every page.
+//!
+//! The copy is exact on every instance: the database moves the version in the same transaction
+//! as any tag write (migration `tags_version`), so a page that read a newer version than the
+//! copy's reloads it first. A copy newer than the page is used as it is, unless it lacks one of
+//! the page's tags (deleted since): then the tags are read from the database, as before.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
+
+use crate::db::articles::ArticleSummaryRow;
+use crate::db::tags::TagRow;
+use crate::db::{self, DbConn};
+
+/// Shared by every request of an instance; cloning shares it.
+#[derive(Clone, Default)]
+pub struct TagCatalog {
+    current: Arc<RwLock<Arc<Snapshot>>>,
+    /// Held while one request reloads, so a tag write costs one reload, not one a request.
+    reloading: Arc<Mutex<()>>,
+}
+
+#[derive(Default)]
+struct Snapshot {
+    /// At least as new as this (`db::tags::catalog`); 0 before the first load, older than any.
+    version: i64,
+    /// Each tag with its place in the database's (name, id) order.
+    tags: HashMap<i64, (usize, TagRow)>,
+}
+
+impl TagCatalog {
+    /// The tags of these listed rows as (article id, tag), each article's in the order
+    /// `db::tags::for_articles` gives, which reads them when memory cannot answer.
+    pub fn tags_of(
+        &self,
+        conn: &mut DbConn,
+        rows: &[&ArticleSummaryRow],
+    ) -> diesel::QueryResult<Vec<(i64, TagRow)>> {
+        let read_at = rows.iter().filter_map(|row| row.tags_version).max();
+        let listed: Option<Vec<(i64, Vec<i64>)>> = rows
+            .iter()
+            .map(|row| row.tag_ids().map(|ids| (row.id, ids)))
+            .collect();
+        let (Some(read_at), Some(listed)) = (read_at, listed) else {
+            return db::tags::for_articles(conn, &ids_of(rows));
+        };
+        let mut snapshot = self.snapshot();
+        if snapshot.version < read_at {
+            snapshot = self.reload(conn, read_at)?;
+        }
+        let mut tags = Vec::new();
+        for (article_id, ids) in listed {
+            let mut of_article = Vec::with_capacity(ids.len());
+            for id in ids {
+                let Some((place, tag)) = snapshot.tags.get(&id) else {
+                    return db::tags::for_articles(conn, &ids_of(rows));
+                };
+                of_article.push((*place, tag));
+            }
+            of_article.sort_unstable_by_key(|(place, _)| *place);
+            tags.extend(
+                of_article
+                    .into_iter()
+                    .map(|(_, tag)| (article_id, tag.clone())),
+            );
+        }
+        Ok(tags)
+    }
+
+    fn snapshot(&self) -> Arc<Snapshot> {
+        self.current
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Reads the tags again, unless another request did while this one waited to.
+    fn reload(&self, conn: &mut DbConn, wanted: i64) -> diesel::QueryResult<Arc<Snapshot>> {
+        let _one_at_a_time = self
+            .reloading
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let snapshot = self.snapshot();
+        if snapshot.version >= wanted {
+            return Ok(snapshot);
+        }
+        let (version, rows) = db::tags::catalog(conn)?;
+        let loaded = Arc::new(Snapshot {
+            version,
+            tags: rows
+                .into_iter()
+                .enumerate()
+                .map(|(place, tag)| (tag.id, (place, tag)))
+                .collect(),
+        });
+        let mut current = self.current.write().unwrap_or_else(PoisonError::into_inner);
+        // A replica behind the primary reads an older version: keep the newer copy.
+        if current.version < loaded.version {
+            *current = loaded.clone();
+        }
+        Ok(loaded)
+    }
+}
+
+fn ids_of(rows: &[&ArticleSummaryRow]) -> Vec<i64> {
+    rows.iter().map(|row| row.id).collect()
+}
