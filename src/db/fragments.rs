@@ -126,6 +126,33 @@ where
     }
 }
 
+/// `((<condition>) IS TRUE)`: the same rows as the condition, but no index serves it, so a
+/// statement has to find its rows another way and check this on each. (`= TRUE` would not do:
+/// PostgreSQL simplifies it back to the condition.)
+#[derive(Debug, Clone)]
+pub struct IsTrue<P> {
+    condition: P,
+}
+
+pub fn is_true<P>(condition: P) -> IsTrue<P> {
+    IsTrue { condition }
+}
+
+boolean_expression!(IsTrue<P>);
+
+impl<P: AppearsOnTable<QS>, QS> AppearsOnTable<QS> for IsTrue<P> {}
+
+impl<P: SelectableExpression<QS>, QS> SelectableExpression<QS> for IsTrue<P> {}
+
+impl<P: QueryFragment<MultiBackend>> QueryFragment<MultiBackend> for IsTrue<P> {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, MultiBackend>) -> QueryResult<()> {
+        out.push_sql("((");
+        self.condition.walk_ast(out.reborrow())?;
+        out.push_sql(") IS TRUE)");
+        Ok(())
+    }
+}
+
 /// `(SELECT COUNT(*) FROM (<query>) AS counted)`: the rows of a subquery (a bounded count's,
 /// with its LIMIT inside), which diesel's DSL cannot count. Counting them as
 /// `COUNT(*) FROM t WHERE id IN (<query>)` instead read `t` again: on PostgreSQL a hash join

@@ -33,7 +33,7 @@ use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
 pub use conn::{DbConn, MultiBackend};
 pub use fragments::{
-    TagIdsOfArticle, count_of, id_in, in_subquery, limit_written, matches, row_after,
+    TagIdsOfArticle, count_of, id_in, in_subquery, is_true, limit_written, matches, row_after,
 };
 pub use pool::{ConnectionSettings, Pool, PoolOptions, PoolStats};
 

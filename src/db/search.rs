@@ -115,20 +115,46 @@ pub fn window_floor(conn: &mut DbConn, before: Option<i64>, n: i64) -> QueryResu
         .filter(|floor| *floor > 1))
 }
 
-/// Up to `limit` ids of articles below `before` matching `text`, in no order: asked that way,
-/// PostgreSQL reads them from its GIN index (a bitmap), however common it guesses the words.
+/// Up to `limit` ids of articles below `before` matching `text`, in no order, from the GIN
+/// index (`through_text_index`; the bound on ids is written so the primary key cannot serve
+/// it instead): 2.7 ms for a word in 1,770 of ten thousand articles, where the planner's own
+/// choice tested every article's vector (59 ms).
 pub fn matching_ids(
     conn: &mut DbConn,
     text: &TextMatch,
     before: i64,
     limit: i64,
 ) -> QueryResult<Vec<i64>> {
-    articles::table
+    let ids = articles::table
         .filter(super::matches(text))
-        .filter(articles::id.lt(before))
+        .filter(super::is_true(articles::id.lt(before)))
         .select(articles::id)
-        .limit(limit)
-        .load(conn)
+        .limit(limit);
+    through_text_index(conn, |conn| ids.load(conn))
+}
+
+/// Runs `read` so that PostgreSQL finds its rows through a GIN index whenever the statement
+/// lets it: in a transaction with sequential scans off. The planner reckons a whole-text
+/// vector as cheap to test as any column, but each lives apart from its row (TOAST), so
+/// reading articles in order and testing each cost 5–20 times what the index does. JIT is off
+/// too: a scan turned off is costed at ten billion, which would have PostgreSQL compile the
+/// statement (140 ms, for a one-row table's scan). SQLite runs `read` as it is.
+pub fn through_text_index<T>(
+    conn: &mut DbConn,
+    read: impl FnOnce(&mut DbConn) -> QueryResult<T>,
+) -> QueryResult<T> {
+    if !matches!(conn, DbConn::Postgres(_)) {
+        return read(conn);
+    }
+    conn.transaction(|conn| {
+        if let DbConn::Postgres(c) = conn {
+            diesel::sql_query(
+                "SELECT set_config('enable_seqscan', 'off', true), set_config('jit', 'off', true)",
+            )
+            .execute(c)?;
+        }
+        read(conn)
+    })
 }
 
 /// Brings the names the index reads (`search_tags`, `search_author`) up to date for these

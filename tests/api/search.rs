@@ -367,9 +367,22 @@ async fn drafts_stay_invisible_to_who_may_not_see_them() {
                 json!({"title": "Secret unicorn", "body_markdown": "unicorn"}),
             )
             .await;
-        let anonymous = corpus.search_with("unicorn", "&count=exact").await;
-        assert_eq!(anonymous["meta"]["total"], 0);
-        assert!(anonymous["data"].as_array().unwrap().is_empty());
+        let in_a_day = (chrono::Utc::now() + chrono::Duration::days(1)).to_rfc3339();
+        let (scheduled, _, _) = corpus
+            .app
+            .create_article(
+                &corpus.author.token,
+                json!({"title": "Unicorn tomorrow", "body_markdown": "unicorn",
+                       "status": "scheduled", "published_at": in_a_day}),
+            )
+            .await;
+        // Counted exactly, and to the limit (PostgreSQL: from the index's matches, each row
+        // then checked for its state and time).
+        for count in ["&count=exact", ""] {
+            let anonymous = corpus.search_with("unicorn", count).await;
+            assert_eq!(anonymous["meta"]["total"], 0, "{count}");
+            assert!(anonymous["data"].as_array().unwrap().is_empty());
+        }
         let other = corpus.app.user(Role::Author).await;
         let theirs = corpus
             .app
@@ -392,9 +405,13 @@ async fn drafts_stay_invisible_to_who_may_not_see_them() {
                 None,
             )
             .await;
-        assert_eq!(ids(&mine.body), [draft]);
+        assert_eq!(ids(&mine.body), [scheduled, draft]);
         assert_eq!(
-            mine.body["data"][0]["search"]["highlights"]["title"],
+            mine.body["meta"]["total"], 2,
+            "their draft and scheduled article"
+        );
+        assert_eq!(
+            mine.body["data"][1]["search"]["highlights"]["title"],
             "Secret <mark>unicorn</mark>"
         );
     })

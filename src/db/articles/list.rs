@@ -11,10 +11,11 @@ use diesel::sql_types::{BigInt, Bool, Nullable, Text, Timestamp};
 
 use super::ArticleSummaryRow;
 use crate::db::schema::{article_counts, article_tags, articles, content_clock, tags, users};
-use crate::db::search::TextMatch;
+use crate::db::search::{TextMatch, through_text_index};
 use crate::db::users::AuthorRow;
 use crate::db::{
-    DbConn, MultiBackend, count_of, in_subquery, limit_written, matches, or_zero, row_after,
+    DbConn, MultiBackend, count_of, in_subquery, is_true, limit_written, matches, or_zero,
+    row_after,
 };
 
 diesel::define_sql_function!(fn coalesce(x: Nullable<Timestamp>, y: Timestamp) -> Timestamp);
@@ -269,47 +270,74 @@ fn published_bounds(
 }
 
 fn filtered(filter: &ArticleFilter, form: TagForm, cursor: Option<(NaiveDateTime, bool)>) -> Query {
+    filtered_with(filter, form, cursor, Visibility::Indexed)
+}
+
+/// Whether a statement may find rows through their publication state and time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Visibility {
+    /// Written plainly, so the (status, published_at) and author indexes serve them.
+    Indexed,
+    /// Written so no index serves them (`IsTrue`): each row found otherwise is then checked
+    /// on its own (see `count_from_text_index`).
+    Unindexed,
+}
+
+fn filtered_with(
+    filter: &ArticleFilter,
+    form: TagForm,
+    cursor: Option<(NaiveDateTime, bool)>,
+    visibility: Visibility,
+) -> Query {
     let now = filter.now;
     let mut query = articles::table.into_boxed();
+    let visible = |condition: Predicate| -> Predicate {
+        match visibility {
+            Visibility::Indexed => condition,
+            Visibility::Unindexed => Box::new(is_true(condition)),
+        }
+    };
+    // The SQL of the plain column: NULL never passes these conditions either way.
+    let published = articles::published_at.assume_not_null();
     let mine = filter.unpublished_of;
     let (from, until) = published_bounds(filter, cursor);
     match from {
         Some(Bound {
             at,
             inclusive: true,
-        }) => query = query.filter(articles::published_at.ge(at)),
+        }) => query = query.filter(visible(Box::new(published.ge(at)))),
         Some(Bound {
             at,
             inclusive: false,
-        }) => query = query.filter(articles::published_at.gt(at)),
+        }) => query = query.filter(visible(Box::new(published.gt(at)))),
         None => {}
     }
     match until {
         Some(Bound {
             at,
             inclusive: true,
-        }) => query = query.filter(articles::published_at.le(at)),
+        }) => query = query.filter(visible(Box::new(published.le(at)))),
         Some(Bound {
             at,
             inclusive: false,
-        }) => query = query.filter(articles::published_at.lt(at)),
+        }) => query = query.filter(visible(Box::new(published.lt(at)))),
         None => {}
     }
     query = match (filter.status, mine) {
         (StatusFilter::Published | StatusFilter::Scheduled, _) => {
-            query.filter(articles::status.eq("published"))
+            query.filter(visible(Box::new(articles::status.eq("published"))))
         }
-        (StatusFilter::Draft, _) => query.filter(articles::status.eq("draft")),
-        (StatusFilter::All, Some(me)) => query.filter(
+        (StatusFilter::Draft, _) => query.filter(visible(Box::new(articles::status.eq("draft")))),
+        (StatusFilter::All, Some(me)) => query.filter(visible(Box::new(
             articles::status
                 .eq("published")
-                .and(articles::published_at.le(now))
+                .and(published.le(now))
                 .or(articles::author_id.eq(me)),
-        ),
+        ))),
         (StatusFilter::All, None) => query,
     };
     if let (StatusFilter::Scheduled | StatusFilter::Draft, Some(me)) = (filter.status, mine) {
-        query = query.filter(articles::author_id.eq(me));
+        query = query.filter(visible(Box::new(articles::author_id.eq(me))));
     }
     if !filter.any_tags.is_empty() {
         query = query.filter(tagged_with_any(&filter.any_tags, form, true));
@@ -765,6 +793,13 @@ pub fn count(
         };
         return counted.map(|(n, changed)| (n.unwrap_or(0), changed));
     };
+    if filter.search.is_some()
+        && !filter.rare_tags
+        && matches!(conn, DbConn::Postgres(_))
+        && published_articles(conn)? <= TEXT_INDEX_COUNTS_UP_TO
+    {
+        return count_from_text_index(conn, filter, limit);
+    }
     // Counting to a limit reads ids until past it: a tag's timeline on its own rows, never
     // the articles' (counting to 10,000 through the articles read 10,000 of their rows, 2.1 s
     // on a million-article SQLite file); otherwise the published articles in index order,
@@ -778,4 +813,48 @@ pub fn count(
         ),
     };
     diesel::select((count_of(ids), changed())).get_result(conn)
+}
+
+/// Up to this many published articles, a search on PostgreSQL is counted from the GIN index
+/// (`count_from_text_index`) whatever its words. The index's bitmap costs about 0.3 µs per
+/// matching article; reading articles in order costs 5–10 µs each (their whole-text vectors
+/// are read from TOAST) but stops at the limit's worth of matches. For a word in a share `f`
+/// of `n` articles the index is cheaper while `f² · n` is under about 230,000: for every word
+/// up to this size; at a million articles only for words in fewer than half of them, so
+/// larger sites leave the choice to the planner (a word in 92% of a million articles: 114 ms
+/// read in order, 163 ms from the index).
+const TEXT_INDEX_COUNTS_UP_TO: i64 = 200_000;
+
+/// The published articles as last counted (`article_counts`).
+fn published_articles(conn: &mut DbConn) -> QueryResult<i64> {
+    Ok(article_counts::table
+        .filter(article_counts::scope.eq("all"))
+        .filter(article_counts::ref_id.eq(0_i64))
+        .select(article_counts::published)
+        .first(conn)
+        .optional()?
+        .unwrap_or(0))
+}
+
+/// A search counted to a limit on PostgreSQL: the GIN index's matches, each checked for its
+/// state and time on its row. Left to itself, the planner counted a common word by reading
+/// articles in order and testing each one's whole-text vector, which lives apart (TOAST):
+/// 31,752 buffers and 40–94 ms at ten thousand articles. Read from the index, the rows' own
+/// pages are enough: 1,674 buffers and 10 ms. The planner does not count what reading those
+/// vectors costs, so the statement leaves it no other way: its state and time conditions
+/// serve no index (`Visibility::Unindexed`), and it runs `through_text_index`.
+fn count_from_text_index(
+    conn: &mut DbConn,
+    filter: &ArticleFilter,
+    limit: i64,
+) -> QueryResult<(i64, Option<NaiveDateTime>)> {
+    let changed = content_clock::table
+        .select(content_clock::changed_at)
+        .single_value();
+    let ids = filtered_with(filter, TagForm::Probe, None, Visibility::Unindexed)
+        .select(articles::id)
+        .limit(limit + 1);
+    through_text_index(conn, |conn| {
+        diesel::select((count_of(ids), changed)).get_result(conn)
+    })
 }
