@@ -369,7 +369,8 @@ where
 /// Articles matching a full-text query (`db::search::TextMatch`). SQLite asks its FTS5 index,
 /// starting from the matches when they are few (`IN`), else probing each article read in
 /// order (`EXISTS` on the rowid, a seek in the index), so a page of a common word stops at
-/// its limit; PostgreSQL's planner makes that choice itself over the GIN index.
+/// its limit; PostgreSQL's planner makes that choice itself over the GIN index, unless the
+/// statement runs `db::search::through_text_index`.
 #[derive(Debug, Clone)]
 pub struct Matches {
     text: TextMatch,

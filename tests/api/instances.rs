@@ -193,25 +193,7 @@ async fn a_write_through_one_instance_is_read_through_the_other() {
 
     // A tag rename and an author's new name: B's cached tag and author lists follow.
     let tag_id = created["tags"][0]["id"].as_i64().unwrap();
-    let tag_etag = a
-        .send(
-            Method::GET,
-            &format!("/api/v1/tags/{tag_id}"),
-            None,
-            None,
-            None,
-        )
-        .await;
-    let renamed = a
-        .send(
-            Method::PATCH,
-            &format!("/api/v1/tags/{tag_id}"),
-            Some(&editor.token),
-            Some(json!({"name": "Shared by all"})),
-            tag_etag.header("etag"),
-        )
-        .await;
-    assert_eq!(renamed.status, StatusCode::OK, "{}", renamed.body);
+    rename_tag(&a, &editor.token, tag_id, "Shared by all").await;
     until_seen(&b, "/api/v1/tags", |body| {
         body["data"][0]["name"] == "Shared by all"
     })
@@ -324,6 +306,22 @@ async fn login_attempts_spread_over_instances_are_limited_as_one() {
     .await;
 }
 
+/// Renames a tag through `app`, as an editor would (with the tag's ETag).
+async fn rename_tag(app: &TestApp, token: &str, tag_id: i64, name: &str) {
+    let path = format!("/api/v1/tags/{tag_id}");
+    let current = app.send(Method::GET, &path, None, None, None).await;
+    let renamed = app
+        .send(
+            Method::PATCH,
+            &path,
+            Some(token),
+            Some(json!({"name": name})),
+            current.header("etag"),
+        )
+        .await;
+    assert_eq!(renamed.status, StatusCode::OK, "{}", renamed.body);
+}
+
 /// The names of the first listed article's tags, in the order shown.
 fn first_article_tags(body: &Value) -> Vec<String> {
     body["data"][0]["tags"]
@@ -393,25 +391,7 @@ async fn list_pages_show_tag_changes_made_elsewhere_at_once() {
             .and_then(|tags| tags.iter().find(|tag| tag["slug"] == "alpha"))
             .and_then(|tag| tag["id"].as_i64())
             .expect("alpha's id");
-        let tag_etag = a
-            .send(
-                Method::GET,
-                &format!("/api/v1/tags/{alpha}"),
-                None,
-                None,
-                None,
-            )
-            .await;
-        let renamed = a
-            .send(
-                Method::PATCH,
-                &format!("/api/v1/tags/{alpha}"),
-                Some(&editor.token),
-                Some(json!({"name": "Zebra"})),
-                tag_etag.header("etag"),
-            )
-            .await;
-        assert_eq!(renamed.status, StatusCode::OK, "{}", renamed.body);
+        rename_tag(&a, &editor.token, alpha, "Zebra").await;
         assert_eq!(read_b().await, ["Aardvark", "Zebra"]);
 
         // A tag B has never seen, added through A.

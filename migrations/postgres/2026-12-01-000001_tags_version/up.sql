@@ -9,9 +9,14 @@ CREATE TABLE tags_version (
 );
 INSERT INTO tags_version VALUES (1, 1);
 
+-- Once per transaction: an import writing thousands of tags would otherwise update the row
+-- once per tag at its commit, each update reading past every earlier version of the row.
 CREATE FUNCTION tags_bump_version() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    UPDATE tags_version SET version = version + 1 WHERE id = 1;
+    IF current_setting('folio.tags_version_bumped_by', true) IS DISTINCT FROM txid_current()::text THEN
+        UPDATE tags_version SET version = version + 1 WHERE id = 1;
+        PERFORM set_config('folio.tags_version_bumped_by', txid_current()::text, true);
+    END IF;
     RETURN NULL;
 END
 $$;
@@ -23,6 +28,7 @@ AFTER INSERT OR UPDATE OR DELETE ON tags
 DEFERRABLE INITIALLY DEFERRED
 FOR EACH ROW EXECUTE FUNCTION tags_bump_version();
 
+-- TRUNCATE has no row triggers, so no deferred one: this bump locks the row at once.
 CREATE TRIGGER tags_bump_version_on_truncate
 AFTER TRUNCATE ON tags
 FOR EACH STATEMENT EXECUTE FUNCTION tags_bump_version();

@@ -279,7 +279,8 @@ enum Visibility {
     /// Written plainly, so the (status, published_at) and author indexes serve them.
     Indexed,
     /// Written so no index serves them (`IsTrue`): each row found otherwise is then checked
-    /// on its own (see `count_from_text_index`).
+    /// on its own (see `count_from_text_index`). An author filter stays indexed: an author's
+    /// articles are few enough to test one by one.
     Unindexed,
 }
 
@@ -297,7 +298,8 @@ fn filtered_with(
             Visibility::Unindexed => Box::new(is_true(condition)),
         }
     };
-    // The SQL of the plain column: NULL never passes these conditions either way.
+    // Typed as NOT NULL so each condition boxes as a `Bool` predicate; the SQL is the plain
+    // column's, and a NULL fails these comparisons all the same.
     let published = articles::published_at.assume_not_null();
     let mine = filter.unpublished_of;
     let (from, until) = published_bounds(filter, cursor);
@@ -793,10 +795,16 @@ pub fn count(
         };
         return counted.map(|(n, changed)| (n.unwrap_or(0), changed));
     };
-    if filter.search.is_some()
+    // Not for a phrase: the index finds every article with its words, and each must then be
+    // read to check their order.
+    let words_alone = filter
+        .search
+        .as_ref()
+        .is_some_and(|text| !text.tsquery.contains("<->"));
+    if words_alone
         && !filter.rare_tags
         && matches!(conn, DbConn::Postgres(_))
-        && published_articles(conn)? <= TEXT_INDEX_COUNTS_UP_TO
+        && published_articles(conn)? <= limit.saturating_mul(INDEX_COUNTS_UP_TO_TIMES_LIMIT)
     {
         return count_from_text_index(conn, filter, limit);
     }
@@ -815,15 +823,16 @@ pub fn count(
     diesel::select((count_of(ids), changed())).get_result(conn)
 }
 
-/// Up to this many published articles, a search on PostgreSQL is counted from the GIN index
-/// (`count_from_text_index`) whatever its words. The index's bitmap costs about 0.3 µs per
-/// matching article; reading articles in order costs 5–10 µs each (their whole-text vectors
-/// are read from TOAST) but stops at the limit's worth of matches. For a word in a share `f`
-/// of `n` articles the index is cheaper while `f² · n` is under about 230,000: for every word
-/// up to this size; at a million articles only for words in fewer than half of them, so
-/// larger sites leave the choice to the planner (a word in 92% of a million articles: 114 ms
-/// read in order, 163 ms from the index).
-const TEXT_INDEX_COUNTS_UP_TO: i64 = 200_000;
+/// Up to this many published articles per match counted to, a search on PostgreSQL is counted
+/// from the GIN index (`count_from_text_index`) whatever its words. The index's bitmap costs
+/// about 0.3 µs per matching article; reading articles in order costs 5–10 µs each (their
+/// whole-text vectors are read from TOAST) but stops once `limit` match. For a word in a
+/// share `f` of `n` articles the index is cheaper while `f² · n` is under about 23 times
+/// `limit`: for every word up to 200,000 articles with the default limit of 10,000; at a
+/// million articles only for words in fewer than half of them, so larger sites leave the
+/// choice to the planner (a word in 92% of a million articles: 114 ms read in order, 163 ms
+/// from the index).
+const INDEX_COUNTS_UP_TO_TIMES_LIMIT: i64 = 20;
 
 /// The published articles as last counted (`article_counts`).
 fn published_articles(conn: &mut DbConn) -> QueryResult<i64> {

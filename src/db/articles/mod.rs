@@ -66,7 +66,7 @@ pub struct ArticleSummaryRow {
 impl ArticleSummaryRow {
     /// The tag ids the page statement read, or `None` when they cannot be told (never the
     /// case for a row it read).
-    pub fn tag_ids(&self) -> Option<Vec<i64>> {
+    pub fn parsed_tag_ids(&self) -> Option<Vec<i64>> {
         match &self.tag_ids {
             None => Some(Vec::new()),
             Some(ids) => ids.split(',').map(|id| id.parse().ok()).collect(),

@@ -1,14 +1,16 @@
-//! Every tag, held in memory for list pages: a page statement reads each article's tag ids and
-//! the tags version (`db::fragments::TagIdsOfArticle`), and the names come from here, which
+//! Every tag, held in memory for list pages: a page statement reads each article's tag ids
+//! (`db::fragments::TagIdsOfArticle`) and the tags version, and the names come from here, which
 //! saves the statement that read them with every page.
 //!
 //! The copy is exact on every instance: the database moves the version in the same transaction
 //! as any tag write (migration `tags_version`), so a page that read a newer version than the
 //! copy's reloads it first. A copy newer than the page is used as it is, unless it lacks one of
-//! the page's tags (deleted since): then the tags are read from the database, as before.
+//! the page's tags (deleted since): then the tags are read from the database, as before. A
+//! database restored in place under running instances moves the version back, which they
+//! cannot tell from a replica behind: restart them (README, "Durability").
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, PoisonError, RwLock};
+use std::sync::{Arc, Mutex, PoisonError, RwLock, TryLockError};
 
 use crate::db::articles::ArticleSummaryRow;
 use crate::db::tags::TagRow;
@@ -38,17 +40,24 @@ impl TagCatalog {
         conn: &mut DbConn,
         rows: &[&ArticleSummaryRow],
     ) -> diesel::QueryResult<Vec<(i64, TagRow)>> {
+        if rows.is_empty() {
+            return Ok(Vec::new());
+        }
         let read_at = rows.iter().filter_map(|row| row.tags_version).max();
         let listed: Option<Vec<(i64, Vec<i64>)>> = rows
             .iter()
-            .map(|row| row.tag_ids().map(|ids| (row.id, ids)))
+            .map(|row| row.parsed_tag_ids().map(|ids| (row.id, ids)))
             .collect();
         let (Some(read_at), Some(listed)) = (read_at, listed) else {
             return db::tags::for_articles(conn, &ids_of(rows));
         };
         let mut snapshot = self.snapshot();
         if snapshot.version < read_at {
-            snapshot = self.reload(conn, read_at)?;
+            match self.reload(conn, read_at)? {
+                Some(reloaded) => snapshot = reloaded,
+                // Another request is reloading: this page reads its own tags meanwhile.
+                None => return db::tags::for_articles(conn, &ids_of(rows)),
+            }
         }
         let mut tags = Vec::new();
         for (article_id, ids) in listed {
@@ -76,15 +85,18 @@ impl TagCatalog {
             .clone()
     }
 
-    /// Reads the tags again, unless another request did while this one waited to.
-    fn reload(&self, conn: &mut DbConn, wanted: i64) -> diesel::QueryResult<Arc<Snapshot>> {
-        let _one_at_a_time = self
-            .reloading
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
+    /// Reads the tags again, or `None` when another request is doing so. Nobody waits for
+    /// that one: it holds a connection that may be stuck on a slow replica, and waiting would
+    /// tie up one more connection per request.
+    fn reload(&self, conn: &mut DbConn, wanted: i64) -> diesel::QueryResult<Option<Arc<Snapshot>>> {
+        let _one_at_a_time = match self.reloading.try_lock() {
+            Ok(guard) => guard,
+            Err(TryLockError::Poisoned(poisoned)) => poisoned.into_inner(),
+            Err(TryLockError::WouldBlock) => return Ok(None),
+        };
         let snapshot = self.snapshot();
         if snapshot.version >= wanted {
-            return Ok(snapshot);
+            return Ok(Some(snapshot));
         }
         let (version, rows) = db::tags::catalog(conn)?;
         let loaded = Arc::new(Snapshot {
@@ -100,7 +112,7 @@ impl TagCatalog {
         if current.version < loaded.version {
             *current = loaded.clone();
         }
-        Ok(loaded)
+        Ok(Some(loaded))
     }
 }
 
