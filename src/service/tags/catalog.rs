@@ -43,39 +43,48 @@ impl TagCatalog {
         if rows.is_empty() {
             return Ok(Vec::new());
         }
-        let read_at = rows.iter().filter_map(|row| row.tags_version).max();
-        let listed: Option<Vec<(i64, Vec<i64>)>> = rows
-            .iter()
-            .map(|row| row.parsed_tag_ids().map(|ids| (row.id, ids)))
-            .collect();
-        let (Some(read_at), Some(listed)) = (read_at, listed) else {
-            return db::tags::for_articles(conn, &ids_of(rows));
+        match self.answer_from_memory(conn, rows)? {
+            Some(tags) => Ok(tags),
+            None => {
+                let ids: Vec<i64> = rows.iter().map(|row| row.id).collect();
+                db::tags::for_articles(conn, &ids)
+            }
+        }
+    }
+
+    /// As `tags_of`, or `None` when memory cannot answer: the rows carry no ids, another
+    /// request is reloading (this page reads its own tags meanwhile), or the copy lacks one.
+    fn answer_from_memory(
+        &self,
+        conn: &mut DbConn,
+        rows: &[&ArticleSummaryRow],
+    ) -> diesel::QueryResult<Option<Vec<(i64, TagRow)>>> {
+        let Some(read_at) = rows.iter().filter_map(|row| row.tags_version).max() else {
+            return Ok(None);
         };
         let mut snapshot = self.snapshot();
         if snapshot.version < read_at {
-            match self.reload(conn, read_at)? {
-                Some(reloaded) => snapshot = reloaded,
-                // Another request is reloading: this page reads its own tags meanwhile.
-                None => return db::tags::for_articles(conn, &ids_of(rows)),
-            }
+            let Some(reloaded) = self.reload(conn, read_at)? else {
+                return Ok(None);
+            };
+            snapshot = reloaded;
         }
         let mut tags = Vec::new();
-        for (article_id, ids) in listed {
-            let mut of_article = Vec::with_capacity(ids.len());
-            for id in ids {
-                let Some((place, tag)) = snapshot.tags.get(&id) else {
-                    return db::tags::for_articles(conn, &ids_of(rows));
-                };
-                of_article.push((*place, tag));
-            }
+        for row in rows {
+            let Some(ids) = row.parsed_tag_ids() else {
+                return Ok(None);
+            };
+            let Some(mut of_article) = ids
+                .iter()
+                .map(|id| snapshot.tags.get(id))
+                .collect::<Option<Vec<_>>>()
+            else {
+                return Ok(None);
+            };
             of_article.sort_unstable_by_key(|(place, _)| *place);
-            tags.extend(
-                of_article
-                    .into_iter()
-                    .map(|(_, tag)| (article_id, tag.clone())),
-            );
+            tags.extend(of_article.into_iter().map(|(_, tag)| (row.id, tag.clone())));
         }
-        Ok(tags)
+        Ok(Some(tags))
     }
 
     fn snapshot(&self) -> Arc<Snapshot> {
@@ -114,8 +123,4 @@ impl TagCatalog {
         }
         Ok(Some(loaded))
     }
-}
-
-fn ids_of(rows: &[&ArticleSummaryRow]) -> Vec<i64> {
-    rows.iter().map(|row| row.id).collect()
 }
