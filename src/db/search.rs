@@ -94,25 +94,11 @@ pub fn matching_ids_desc(
     }
 }
 
-/// The lowest id of the window of `n` ids below `before` (below the newest article's id plus
-/// one when there is no `before`), or `None` when that window reaches the first article.
-///
-/// Ids are handed out in order, so the window holds the newest articles below `before`:
-/// `n` of them, or fewer where some were deleted. Any window is correct (what it misses is
-/// read from the index); only its size matters. Counting `n` ids down the primary key took
-/// half a millisecond of PostgreSQL a search; subtracting takes one `max(id)` lookup, and
-/// none with a cursor.
-pub fn window_floor(conn: &mut DbConn, before: Option<i64>, n: i64) -> QueryResult<Option<i64>> {
-    let top = match before {
-        Some(before) => Some(before),
-        None => articles::table
-            .select(diesel::dsl::max(articles::id))
-            .first::<Option<i64>>(conn)?
-            .map(|newest| newest.saturating_add(1)),
-    };
-    Ok(top
-        .map(|top| top.saturating_sub(n))
-        .filter(|floor| *floor > 1))
+/// The newest article's id (`None` when there are none).
+pub fn newest_article(conn: &mut DbConn) -> QueryResult<Option<i64>> {
+    articles::table
+        .select(diesel::dsl::max(articles::id))
+        .first::<Option<i64>>(conn)
 }
 
 /// Up to `limit` ids of articles below `before` matching `text`, in no order, from the GIN

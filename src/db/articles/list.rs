@@ -386,6 +386,31 @@ fn filtered_with(
     query
 }
 
+/// A match of a search, with where else its wanted terms are: read to rank it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Queryable)]
+pub struct PlacedMatch {
+    pub id: i64,
+    pub in_title: bool,
+    pub in_excerpt: bool,
+}
+
+/// Up to `limit` articles the filter allows that match its search (PostgreSQL), each with
+/// whether `in_title` and `in_excerpt` match it too: one statement from the GIN index, as
+/// `count_from_text_index` counts them, for a relevance page of a query with few matches
+/// (the caller ranks and slices them; reading each tier apart took a statement per tier).
+pub fn placed_matches(
+    conn: &mut DbConn,
+    filter: &ArticleFilter,
+    in_title: &TextMatch,
+    in_excerpt: &TextMatch,
+    limit: i64,
+) -> QueryResult<Vec<PlacedMatch>> {
+    let found = filtered_with(filter, TagForm::Probe, None, Visibility::Unindexed)
+        .select((articles::id, matches(in_title), matches(in_excerpt)))
+        .limit(limit);
+    through_text_index(conn, |conn| found.load(conn))
+}
+
 /// Where a draft (no `published_at`) sorts in a publication-time order: after everything,
 /// like a publication still to come. Both backends compare it with stored times correctly.
 pub const UNPUBLISHED_SORTS_AS: NaiveDateTime = match chrono::NaiveDate::from_ymd_opt(9999, 12, 31)

@@ -4,8 +4,8 @@
 mod list;
 
 pub use list::{
-    ArticleFilter, ArticleOrder, SortKey, StatusFilter, UNPUBLISHED_SORTS_AS, Window, count,
-    list_page,
+    ArticleFilter, ArticleOrder, PlacedMatch, SortKey, StatusFilter, UNPUBLISHED_SORTS_AS, Window,
+    count, list_page, placed_matches,
 };
 
 use chrono::NaiveDateTime;

@@ -11,7 +11,8 @@ use super::{ArticleSummary, Parts, SearchHit, summaries};
 use crate::auth::Caller;
 use crate::cache::CountCache;
 use crate::db::articles::{
-    self as rows, ArticleFilter, ArticleOrder, ArticleSummaryRow, SortKey, StatusFilter, Window,
+    self as rows, ArticleFilter, ArticleOrder, ArticleSummaryRow, PlacedMatch, SortKey,
+    StatusFilter, Window,
 };
 use crate::db::counters::{self, Counted};
 use crate::db::search::{Scope, TextMatch};
@@ -163,7 +164,7 @@ pub fn list(
     let (rows, tiers, has_more) = match (&query.search, query.order) {
         (Some(search), ArticleOrder::Relevance) => {
             let total = counted.map(|(total, _)| total);
-            let (found, has_more) = relevance_page(conn, &filter, search, query, total)?;
+            let (found, has_more) = relevance_page(conn, lists, &filter, search, query, total)?;
             let (rows, tiers) = found.into_iter().unzip();
             (rows, tiers, has_more)
         }
@@ -307,29 +308,12 @@ const SELECTIVE_MATCHES: i64 = 5_000;
 /// created first within a tier. Returns the rows with their tiers, and whether more follow.
 fn relevance_page(
     conn: &mut DbConn,
+    lists: &ArticleLists,
     filter: &ArticleFilter,
     search: &SearchQuery,
     query: &ArticleQuery,
     total: Option<Total>,
 ) -> Result<(Vec<(SummaryRow, Tier)>, bool), AppError> {
-    let mut filter = filter.clone();
-    // PostgreSQL, a query the total says matches few articles: their ids from the GIN index
-    // once, and each tier tests only those rows, where reading the newest articles in order
-    // (`postgres_tier_rows`) would test thousands for a rare word, three times. Not for a
-    // phrase: the index finds every article with its words, each then read for their order
-    // (24 ms for a phrase of two common words at ten thousand articles).
-    if matches!(conn, DbConn::Postgres(_))
-        && !search.has_phrase()
-        && total.is_some_and(|total| total.exact && total.value <= FEW_MATCHES)
-    {
-        let ids =
-            db::search::matching_ids(conn, &text_match(search, None), i64::MAX, FEW_MATCHES + 1)?;
-        // More than the total: the filter left most out; read in order as usual.
-        if i64::try_from(ids.len()).unwrap_or(i64::MAX) <= FEW_MATCHES {
-            filter.only_ids = Some(ids);
-        }
-    }
-    let filter = &filter;
     let limit = usize::try_from(query.limit).unwrap_or(usize::MAX);
     let (skip, first_tier, mut after) = match &query.position {
         Position::Page(page) => (
@@ -348,6 +332,43 @@ fn relevance_page(
     };
     // One row past the page tells whether there is a next one.
     let wanted = skip.saturating_add(limit).saturating_add(1);
+    let postgres = matches!(conn, DbConn::Postgres(_));
+    // PostgreSQL, a query the total says matches few articles: all of them from the GIN
+    // index once, with where each is, ranked here; then the page's rows by id. Reading the
+    // newest articles in order (`postgres_tier_rows`) would test thousands for a rare word,
+    // three times. Not for a phrase: the index finds every article with its words, each then
+    // read for their order (24 ms for a phrase of two common words at ten thousand articles).
+    if postgres
+        && !search.has_phrase()
+        && total.is_some_and(|total| total.exact && total.value <= FEW_MATCHES)
+    {
+        let place = |tier| TextMatch {
+            excludes: false,
+            ..text_match(search, Some(tier))
+        };
+        let found = rows::placed_matches(
+            conn,
+            filter,
+            &place(Tier::Title),
+            &place(Tier::Excerpt),
+            FEW_MATCHES + 1,
+        )?;
+        // More than the total said (a count read before a burst of writes): read in order.
+        if i64::try_from(found.len()).unwrap_or(i64::MAX) <= FEW_MATCHES {
+            let ranked = rank_after(found, first_tier, after);
+            let mut page: Vec<(Tier, i64)> =
+                ranked.into_iter().skip(skip).take(limit + 1).collect();
+            let has_more = page.len() > limit;
+            page.truncate(limit);
+            return Ok((rows_in_order(conn, filter, &page)?, has_more));
+        }
+    }
+    // The window of recent articles a PostgreSQL tier reads in order ends at the newest
+    // article, or at the cursor.
+    let newest = match after {
+        None if postgres && !filter.rare_tags => newest_article(conn, lists)?,
+        _ => None,
+    };
     let mut found: Vec<(SummaryRow, Tier)> = Vec::new();
     for tier in Tier::BEST_FIRST.into_iter().filter(|t| *t <= first_tier) {
         let rows = tier_rows(
@@ -356,6 +377,7 @@ fn relevance_page(
             search,
             tier,
             after.take(),
+            newest,
             wanted - found.len(),
         )?;
         found.extend(rows.into_iter().map(|row| (row, tier)));
@@ -368,6 +390,67 @@ fn relevance_page(
     Ok((page, has_more))
 }
 
+/// Matches in relevance order (best tier first, newest first within one), from the cursor's
+/// tier and id on when there is one.
+fn rank_after(found: Vec<PlacedMatch>, tier: Tier, after: Option<i64>) -> Vec<(Tier, i64)> {
+    let mut ranked: Vec<(Tier, i64)> = found
+        .into_iter()
+        .map(|m| {
+            let place = if m.in_title {
+                Tier::Title
+            } else if m.in_excerpt {
+                Tier::Excerpt
+            } else {
+                Tier::Elsewhere
+            };
+            (place, m.id)
+        })
+        .filter(|&(place, id)| place < tier || (place == tier && after.is_none_or(|a| id < a)))
+        .collect();
+    ranked.sort_unstable_by(|a, b| b.cmp(a));
+    ranked
+}
+
+/// The rows of these articles, in this order (one statement, by id).
+fn rows_in_order(
+    conn: &mut DbConn,
+    filter: &ArticleFilter,
+    ranked: &[(Tier, i64)],
+) -> Result<Vec<(SummaryRow, Tier)>, AppError> {
+    if ranked.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut filter = filter.clone();
+    filter.search = None;
+    filter.only_ids = Some(ranked.iter().map(|&(_, id)| id).collect());
+    let limit = i64::try_from(ranked.len()).unwrap_or(i64::MAX);
+    let mut rows: std::collections::HashMap<i64, SummaryRow> = rows::list_page(
+        conn,
+        &filter,
+        ArticleOrder::Relevance,
+        &Window::Offset(0),
+        limit,
+    )?
+    .into_iter()
+    .map(|row| (row.0.id, row))
+    .collect();
+    // An article changed since it was matched is left out, as a moment later it would be.
+    Ok(ranked
+        .iter()
+        .filter_map(|&(tier, id)| rows.remove(&id).map(|row| (row, tier)))
+        .collect())
+}
+
+/// The newest article's id, as read within the count cache's lifetime: it only sizes the
+/// window of recent articles a search reads in order (any window is correct), so one read
+/// serves every search until the next write.
+fn newest_article(conn: &mut DbConn, lists: &ArticleLists) -> Result<Option<i64>, AppError> {
+    let (newest, _) = cached_as(&lists.counts, "newest article".to_owned(), || {
+        Ok((db::search::newest_article(conn)?.unwrap_or(0), None))
+    })?;
+    Ok((newest > 0).then_some(newest))
+}
+
 type SummaryRow = (ArticleSummaryRow, AuthorRow);
 
 /// Up to `wanted` rows of one relevance tier passing the filter, newest first, below `after`.
@@ -377,6 +460,7 @@ fn tier_rows(
     search: &SearchQuery,
     tier: Tier,
     after: Option<i64>,
+    newest: Option<i64>,
     wanted: usize,
 ) -> Result<Vec<SummaryRow>, AppError> {
     let limit = i64::try_from(wanted).unwrap_or(i64::MAX);
@@ -388,12 +472,12 @@ fn tier_rows(
         None => Window::Offset(0),
     };
     let mut filter = filter.clone();
-    if matches!(conn, DbConn::Postgres(_)) && !filter.rare_tags && filter.only_ids.is_none() {
-        return postgres_tier_rows(conn, filter, search, tier, after, wanted);
+    if matches!(conn, DbConn::Postgres(_)) && !filter.rare_tags {
+        return postgres_tier_rows(conn, filter, search, tier, after, newest, wanted);
     }
     // A tier's query is planned over the index itself when the articles a tag allows are
-    // few (the tag's rows, each probed in the index), or the matches are (PostgreSQL).
-    if filter.rare_tags || filter.only_ids.is_some() {
+    // few: the tag's rows, each probed in the index.
+    if filter.rare_tags {
         filter.search = Some(text_match(search, Some(tier)));
         return Ok(rows::list_page(
             conn,
@@ -459,6 +543,7 @@ fn postgres_tier_rows(
     search: &SearchQuery,
     tier: Tier,
     after: Option<i64>,
+    newest: Option<i64>,
     wanted: usize,
 ) -> Result<Vec<SummaryRow>, AppError> {
     let limit = i64::try_from(wanted).unwrap_or(i64::MAX);
@@ -474,7 +559,7 @@ fn postgres_tier_rows(
         row_by_row: true,
         ..text.clone()
     });
-    let window_floor = db::search::window_floor(conn, after, RECENT_WINDOW)?;
+    let window_floor = window_floor(after.or(newest.map(|id| id.saturating_add(1))));
     filter.ids_above = window_floor.map(|floor| floor - 1);
     let mut found = rows::list_page(conn, &filter, ArticleOrder::Relevance, &below(after), limit)?;
     let Some(floor) = window_floor else {
@@ -506,6 +591,18 @@ fn postgres_tier_rows(
         )?);
     }
     Ok(found)
+}
+
+/// The lowest id of the window of `RECENT_WINDOW` ids below `top` (the cursor, or past the
+/// newest article), or `None` when that window reaches the first article.
+///
+/// Ids are handed out in order, so the window holds the newest articles below `top`:
+/// `RECENT_WINDOW` of them, or fewer where some were deleted. Any window is correct (what it
+/// misses is read from the index), only its size matters: so `top` may come from a newest id
+/// read a while ago, and articles added since widen the window a little.
+fn window_floor(top: Option<i64>) -> Option<i64> {
+    top.map(|top| top.saturating_sub(RECENT_WINDOW))
+        .filter(|floor| *floor > 1)
 }
 
 /// Whether a tag of `tagged` articles is small enough that a page starts from its rows
@@ -627,11 +724,18 @@ fn cached(
     kind: &str,
     count: impl FnOnce() -> diesel::QueryResult<(i64, Option<NaiveDateTime>)>,
 ) -> Result<(i64, Option<NaiveDateTime>), AppError> {
-    // Others counting the same filter wait this long for the first one's answer.
+    cached_as(counts, format!("{kind}|{}", filter.cache_key()), count)
+}
+
+/// A value read with the counts, under its own key.
+fn cached_as(
+    counts: &CountCache,
+    key: String,
+    read: impl FnOnce() -> diesel::QueryResult<(i64, Option<NaiveDateTime>)>,
+) -> Result<(i64, Option<NaiveDateTime>), AppError> {
+    // Others reading the same key wait this long for the first one's answer.
     let wait = std::time::Duration::from_secs(5);
-    counts.get_or_compute_blocking(format!("{kind}|{}", filter.cache_key()), wait, || {
-        count().map_err(AppError::from)
-    })
+    counts.get_or_compute_blocking(key, wait, || read().map_err(AppError::from))
 }
 
 /// Where the next page starts; `tier` is the last row's in a relevance order.
