@@ -494,8 +494,17 @@ fn tier_rows(
     filter.search = None;
     let mut before = after;
     // Each match read costs a row read: start with what the page needs (most matches of
-    // a plain search are visible), then read more at a time.
-    let mut batch = limit.clamp(16, MAX_BATCH);
+    // a plain search are visible), or four times that when a tag or an author leaves most
+    // out (a word in one of 40 tags took two rounds from 21), then read more
+    // at a time.
+    let narrowed =
+        !(filter.any_tags.is_empty() && filter.all_tags.is_empty() && filter.authors.is_empty());
+    let first_batch = if narrowed {
+        limit.saturating_mul(4)
+    } else {
+        limit
+    };
+    let mut batch = first_batch.clamp(16, MAX_BATCH);
     let mut found = Vec::new();
     while found.len() < wanted {
         let ids = db::search::matching_ids_desc(conn, &fts5, before, batch)?;
