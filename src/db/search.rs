@@ -94,13 +94,6 @@ pub fn matching_ids_desc(
     }
 }
 
-/// The newest article's id (`None` when there are none).
-pub fn newest_article(conn: &mut DbConn) -> QueryResult<Option<i64>> {
-    articles::table
-        .select(diesel::dsl::max(articles::id))
-        .first::<Option<i64>>(conn)
-}
-
 /// Up to `limit` ids of articles below `before` matching `text`, in no order, from the GIN
 /// index (`through_text_index`; the bound on ids is written so the primary key cannot serve
 /// it instead): 2.7 ms for a word in 1,770 of ten thousand articles, where the planner's own

@@ -490,3 +490,24 @@ impl TestApp {
 pub async fn spawn_empty(backend: Backend) -> TestApp {
     spawn_app_with(backend, |_| {}, |_| {}).await
 }
+
+/// The statements a connection runs while `work` runs on it, as sent.
+pub fn statements_run(
+    conn: &mut folio::db::DbConn,
+    work: impl FnOnce(&mut folio::db::DbConn),
+) -> Vec<String> {
+    use diesel::connection::{Instrumentation, InstrumentationEvent};
+    use std::sync::{Arc, Mutex};
+    struct Recorder(Arc<Mutex<Vec<String>>>);
+    impl Instrumentation for Recorder {
+        fn on_connection_event(&mut self, event: InstrumentationEvent<'_>) {
+            if let InstrumentationEvent::StartQuery { query, .. } = event {
+                self.0.lock().unwrap().push(query.to_string());
+            }
+        }
+    }
+    let sql = Arc::new(Mutex::new(Vec::new()));
+    conn.set_instrumentation(Recorder(sql.clone()));
+    work(conn);
+    std::mem::take(&mut *sql.lock().unwrap())
+}

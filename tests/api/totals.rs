@@ -11,7 +11,9 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 use crate::corpus::{self, Row};
-use crate::helpers::{TestApp, TestUser, on_each_backend, spawn_app_with, spawn_seeded};
+use crate::helpers::{
+    TestApp, TestUser, on_each_backend, spawn_app_with, spawn_seeded, statements_run,
+};
 
 /// What a reader sees now, counted from the rows: overall, per tag slug, per author slug.
 fn visible_counts(rows: &[Row]) -> (i64, HashMap<String, i64>, HashMap<String, i64>) {
@@ -449,24 +451,6 @@ async fn numbered_pages_past_the_maximum_offset_are_400_pointing_to_the_cursor()
     .await;
 }
 
-/// Statements a connection runs while `work` runs on it.
-fn statements(conn: &mut folio::db::DbConn, work: impl FnOnce(&mut folio::db::DbConn)) -> usize {
-    use diesel::connection::{Instrumentation, InstrumentationEvent};
-    use std::sync::{Arc, Mutex};
-    struct Counter(Arc<Mutex<usize>>);
-    impl Instrumentation for Counter {
-        fn on_connection_event(&mut self, event: InstrumentationEvent<'_>) {
-            if let InstrumentationEvent::StartQuery { .. } = event {
-                *self.0.lock().unwrap() += 1;
-            }
-        }
-    }
-    let count = Arc::new(Mutex::new(0));
-    conn.set_instrumentation(Counter(count.clone()));
-    work(conn);
-    *count.lock().unwrap()
-}
-
 /// A list page is its rows, with their tags' ids, and its total: the tags' names come from
 /// memory once read.
 #[actix_web::test]
@@ -506,7 +490,7 @@ async fn a_list_page_takes_at_most_two_statements() {
             format!("tag={a}&page=2&limit=5"),
         ] {
             let mut conn = app.connect();
-            let n = statements(&mut conn, |conn| list(conn, &query));
+            let n = statements_run(&mut conn, |conn| list(conn, &query)).len();
             assert_eq!(n, 2, "{query}: the page and its total");
         }
     })

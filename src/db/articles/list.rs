@@ -48,7 +48,7 @@ pub struct ArticleFilter {
     pub authors: Vec<String>,
     /// A full-text query (`db::search`).
     pub search: Option<TextMatch>,
-    /// Only these articles (a batch of full-text matches, read from the index).
+    /// Only these articles (full-text matches read from the index, or a page's).
     pub only_ids: Option<Vec<i64>>,
     /// Only articles with a greater id (a window of the newest, for a search's tier).
     pub ids_above: Option<i64>,
@@ -395,9 +395,9 @@ pub struct PlacedMatch {
 }
 
 /// Up to `limit` articles the filter allows that match its search (PostgreSQL), each with
-/// whether `in_title` and `in_excerpt` match it too: one statement from the GIN index, as
-/// `count_from_text_index` counts them, for a relevance page of a query with few matches
-/// (the caller ranks and slices them; reading each tier apart took a statement per tier).
+/// whether `in_title` and `in_excerpt` match it too: one statement from the GIN index, for
+/// a relevance page of a query with few matches (the caller ranks and slices them; reading
+/// each tier apart took a statement per tier).
 pub fn placed_matches(
     conn: &mut DbConn,
     filter: &ArticleFilter,

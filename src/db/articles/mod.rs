@@ -269,3 +269,10 @@ pub fn reassign_author(conn: &mut DbConn, from: i64, to: i64) -> QueryResult<usi
         .set(articles::author_id.eq(to))
         .execute(conn)
 }
+
+/// The newest article's id (`None` when there are none).
+pub fn newest_id(conn: &mut DbConn) -> QueryResult<Option<i64>> {
+    articles::table
+        .select(diesel::dsl::max(articles::id))
+        .first(conn)
+}
