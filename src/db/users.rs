@@ -104,7 +104,7 @@ pub fn ids_by_slugs(conn: &mut DbConn, slugs: &[String]) -> QueryResult<Vec<i64>
 /// Author profiles for these ids, in one query.
 pub fn authors_by_ids(conn: &mut DbConn, ids: &[i64]) -> QueryResult<Vec<AuthorRow>> {
     users::table
-        .filter(users::id.eq_any(ids))
+        .filter(super::id_in(users::id, ids))
         .select(AuthorRow::as_select())
         .load(conn)
 }
