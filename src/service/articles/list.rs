@@ -338,27 +338,42 @@ fn relevance_page(
     // newest articles in order (`postgres_tier_rows`) would test thousands for a rare word,
     // three times. Not for a phrase: the index finds every article with its words, each then
     // read for their order (24 ms for a phrase of two common words at ten thousand articles).
-    // A filter that narrows may have left few of a common word's matches, but the index
-    // would still yield all of the word's, each then read (a bitmap alone costs 0.3 µs a
-    // match): those read in order, tier by tier, below.
+    // A filter that narrows may have left few of a common word's matches, while the index
+    // yields all of the word's, each then read: there the word's own matches come first, up
+    // to the bound, as they did before ranking here.
     if postgres
-        && !narrows(filter)
         && !search.has_phrase()
         && total.is_some_and(|total| total.exact && total.value <= FEW_MATCHES)
     {
+        let mut few = filter.clone();
+        if narrows(filter) {
+            let text = text_match(search, None);
+            few.only_ids = Some(db::search::matching_ids(
+                conn,
+                &text,
+                i64::MAX,
+                FEW_MATCHES + 1,
+            )?);
+        }
         let place = |tier| TextMatch {
             excludes: false,
             ..text_match(search, Some(tier))
         };
-        let found = rows::placed_matches(
-            conn,
-            filter,
-            &place(Tier::Title),
-            &place(Tier::Excerpt),
-            FEW_MATCHES + 1,
-        )?;
-        // More than the total said (a count read before a burst of writes): read in order.
-        if i64::try_from(found.len()).unwrap_or(i64::MAX) <= FEW_MATCHES {
+        let found = match &few.only_ids {
+            Some(ids) if i64::try_from(ids.len()).unwrap_or(i64::MAX) > FEW_MATCHES => None,
+            _ => Some(rows::placed_matches(
+                conn,
+                &few,
+                &place(Tier::Title),
+                &place(Tier::Excerpt),
+                FEW_MATCHES + 1,
+            )?),
+        };
+        // More than the total said (a count read before a burst of writes, or a common word
+        // the filter narrowed): read in order.
+        if let Some(found) =
+            found.filter(|found| i64::try_from(found.len()).unwrap_or(i64::MAX) <= FEW_MATCHES)
+        {
             let ranked = rank_after(found, first_tier, after);
             let mut page: Vec<(Tier, i64)> =
                 ranked.into_iter().skip(skip).take(limit + 1).collect();
@@ -556,7 +571,8 @@ const MAX_INDEX_IDS: i64 = 20_000;
 /// common a word is. It guesses a prefix it has no statistics for (the word being typed) at
 /// about 0.5% of the rows and then prefers walking the primary key, testing each row, over
 /// the GIN index: for a word in twelve articles of a million, that walk read the whole table
-/// (7 s). So: first the articles among the `RECENT_WINDOW` ids below the cursor, in order
+/// (7 s). So: first the articles among the `RECENT_WINDOW` ids below the cursor (in the
+/// cursor's tier) or the newest article (in the tiers after it), in order
 /// (a common word fills the page here, stopping early); then, only if the page is not full,
 /// the older matches from the index (few, since the word was rare among the newest), newest
 /// first.
