@@ -64,7 +64,14 @@ impl CustomizeConnection<DbConn, r2d2::Error> for ConnectionSettings {
                  PRAGMA mmap_size = 268435456;",
                 self.sqlite_busy_timeout_ms, self.sqlite_synchronous
             ),
-            DbConn::Postgres(_) => format!("SET statement_timeout = {}", self.statement_timeout_ms),
+            // No JIT: PostgreSQL compiles a plan whose estimate passes `jit_above_cost` on
+            // every run, kept plans included, and a list excluding a tag at a million
+            // articles is estimated so (271,404 for 21 rows): 12 ms of compiling for 0.5 ms of
+            // work, 134 pages a second instead of thousands.
+            DbConn::Postgres(_) => format!(
+                "SET statement_timeout = {}; SET jit = off",
+                self.statement_timeout_ms
+            ),
         };
         conn.batch_execute(&settings)
             .map_err(r2d2::Error::QueryError)
