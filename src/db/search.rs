@@ -115,9 +115,10 @@ pub fn matching_ids(
 /// Runs `read` so that PostgreSQL finds its rows through a GIN index whenever the statement
 /// lets it: in a transaction with sequential scans off. The planner reckons a whole-text
 /// vector as cheap to test as any column, but each lives apart from its row (TOAST), so
-/// reading articles in order and testing each cost 5–20 times what the index does. JIT is off
-/// too: a scan turned off is costed at ten billion, which would have PostgreSQL compile the
-/// statement (140 ms, for a one-row table's scan). SQLite runs `read` as it is.
+/// reading articles in order and testing each cost 5–20 times what the index does. (A scan
+/// turned off is costed at ten billion, which would have PostgreSQL compile the statement,
+/// 140 ms for a one-row table's scan, were JIT not off on every connection: `db::pool`.)
+/// SQLite runs `read` as it is.
 pub fn through_text_index<T>(
     conn: &mut DbConn,
     read: impl FnOnce(&mut DbConn) -> QueryResult<T>,
@@ -127,10 +128,7 @@ pub fn through_text_index<T>(
     }
     conn.transaction(|conn| {
         if let DbConn::Postgres(c) = conn {
-            diesel::sql_query(
-                "SELECT set_config('enable_seqscan', 'off', true), set_config('jit', 'off', true)",
-            )
-            .execute(c)?;
+            diesel::sql_query("SELECT set_config('enable_seqscan', 'off', true)").execute(c)?;
         }
         read(conn)
     })

@@ -511,3 +511,12 @@ pub fn statements_run(
     work(conn);
     std::mem::take(&mut *sql.lock().unwrap())
 }
+
+/// What list requests share, with no count cache: each page counts afresh.
+pub fn uncached_lists() -> folio::service::articles::ArticleLists {
+    folio::service::articles::ArticleLists {
+        counts: folio::cache::CountCache::new(0, std::time::Duration::ZERO, Default::default()),
+        count_limit: 10_000,
+        tags: Default::default(),
+    }
+}

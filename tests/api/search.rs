@@ -2,7 +2,6 @@
 //! backend's own engine.
 
 use std::collections::BTreeSet;
-use std::time::Duration;
 
 use folio::auth::Role;
 use folio::db::Backend;
@@ -11,6 +10,7 @@ use serde_json::{Value, json};
 
 use crate::helpers::{
     TestApp, TestUser, ids, on_each_backend, spawn_empty, spawn_seeded_with, statements_run,
+    uncached_lists,
 };
 
 /// The corpus: (title, excerpt, body, tags). Each query below names what it must find.
@@ -725,11 +725,7 @@ async fn a_rare_word_in_old_articles_is_found_behind_thousands_of_newer_ones() {
             // Each tier read row by row stays within the newest articles, also past a
             // cursor: a tier reached from a cursor once tested every article. (A walk not
             // counted: a counted one ranks these few matches from the index.)
-            let lists = folio::service::articles::ArticleLists {
-                counts: folio::cache::CountCache::new(0, Duration::ZERO, Default::default()),
-                count_limit: 10_000,
-                tags: Default::default(),
-            };
+            let lists = uncached_lists();
             let mut walked = Vec::new();
             let sql = statements_run(&mut app.connect(), |conn| {
                 let mut cursor = String::new();

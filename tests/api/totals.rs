@@ -13,6 +13,7 @@ use serde_json::{Value, json};
 use crate::corpus::{self, Row};
 use crate::helpers::{
     TestApp, TestUser, on_each_backend, spawn_app_with, spawn_seeded, statements_run,
+    uncached_lists,
 };
 
 /// What a reader sees now, counted from the rows: overall, per tag slug, per author slug.
@@ -460,11 +461,7 @@ async fn a_list_page_takes_at_most_two_statements() {
         let rows = corpus::load(&mut app.connect());
         let (a, b) = corpus::two_common_tags(&rows);
         let author = rows[0].author.clone();
-        let lists = folio::service::articles::ArticleLists {
-            counts: folio::cache::CountCache::new(0, Duration::ZERO, Default::default()),
-            count_limit: 10_000,
-            tags: Default::default(),
-        };
+        let lists = uncached_lists();
         let list = |conn: &mut folio::db::DbConn, query: &str| {
             let list: folio::api::articles::ArticleListQuery =
                 folio::api::extract::parse_query(query).unwrap();
