@@ -119,6 +119,21 @@ impl DatabaseUrl {
 /// failure or a deadlock, which guarantee that nothing of it was committed.
 const WRITE_ATTEMPTS: u32 = 4;
 
+/// Runs reads that must agree with each other in one transaction whose statements all see the
+/// database as of the first: SQLite's (in WAL mode) does; PostgreSQL's is made REPEATABLE
+/// READ, since each statement of a READ COMMITTED one sees the latest commits.
+pub fn read_snapshot<T>(
+    conn: &mut DbConn,
+    work: impl FnOnce(&mut DbConn) -> Result<T, AppError>,
+) -> Result<T, AppError> {
+    conn.transaction(|conn| {
+        if let DbConn::Postgres(c) = conn {
+            c.batch_execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")?;
+        }
+        work(conn)
+    })
+}
+
 /// Runs `work` in a transaction that holds the write lock from its first statement, and runs
 /// it again (a few times, after a short jittered pause) when the database aborted it for a
 /// conflict with another transaction; `work` must therefore be repeatable.

@@ -27,10 +27,21 @@ pub struct TextMatch {
     /// SQLite: the query matches few articles, so a statement starts from its matches rather
     /// than probing articles in order (see `fragments::Matches`).
     pub selective: bool,
+    /// SQLite: only one batch of the matches, the newest below an id (read as `selective`).
+    pub batch: Option<IndexBatch>,
     /// PostgreSQL: test each row the statement reads in order, never the GIN index (for a
     /// bounded window of articles, where building the index's bitmap of a common word would
     /// cost more than the window).
     pub row_by_row: bool,
+}
+
+/// The newest `limit` matches with ids below `below`, as `matching_ids_desc` reads them.
+/// The limit is written into the statement, one prepared statement for each: keep its
+/// values few.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IndexBatch {
+    pub below: i64,
+    pub limit: i64,
 }
 
 /// Where a search must match.
@@ -132,6 +143,46 @@ pub fn through_text_index<T>(
         }
         read(conn)
     })
+}
+
+/// Merges the search index's segments (SQLite), a bounded step at a time, and returns whether
+/// there was work to do. Each write adds a segment that every search then reads; with
+/// `usermerge` at 2 (see the migration) the steps leave one segment of each size, at most
+/// about a megabyte written per step so a writer never waits long behind one.
+/// PostgreSQL's GIN index needs no such care (its pending list is merged by vacuum).
+pub fn tidy_index(conn: &mut DbConn) -> QueryResult<bool> {
+    let DbConn::Sqlite(conn) = conn else {
+        return Ok(false);
+    };
+    // The command itself counts as one change; a step that merged counts more (FTS5 docs).
+    let before = total_changes(conn)?;
+    diesel::sql_query("INSERT INTO article_search (article_search, rank) VALUES ('merge', 256)")
+        .execute(conn)?;
+    Ok(total_changes(conn)? - before >= 2)
+}
+
+/// Merges the whole search index into one segment (SQLite), after a bulk load (`folio seed`,
+/// an import), which leaves dozens behind: FTS5 writes a segment for every transaction and
+/// whenever its pending rows fill memory, and merges only some of them. It rewrites the
+/// whole index once (about a minute, and the index's size again in the write-ahead log, for
+/// a million articles).
+pub fn compact_index(conn: &mut DbConn) -> QueryResult<()> {
+    if let DbConn::Sqlite(conn) = conn {
+        diesel::sql_query("INSERT INTO article_search (article_search) VALUES ('optimize')")
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+fn total_changes(conn: &mut diesel::SqliteConnection) -> QueryResult<i64> {
+    #[derive(QueryableByName)]
+    struct Changes {
+        #[diesel(sql_type = BigInt)]
+        n: i64,
+    }
+    diesel::sql_query("SELECT total_changes() AS n")
+        .get_result::<Changes>(conn)
+        .map(|c| c.n)
 }
 
 /// Brings the names the index reads (`search_tags`, `search_author`) up to date for these

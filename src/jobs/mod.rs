@@ -1,7 +1,7 @@
 //! The background runner that `folio serve` starts: timed work, on its own thread, off the
 //! HTTP workers. Work that must happen once per cluster runs only while this instance is the
-//! leader (`leader`): counting scheduled articles as their time comes, and pruning what
-//! nothing reads again.
+//! leader (`leader`): counting scheduled articles as their time comes, pruning what
+//! nothing reads again, and merging the segments of SQLite's search index.
 //!
 //! The runner stops when its `Runner` is dropped (with the server that owns it).
 
@@ -43,6 +43,8 @@ impl Runner {
         let (stop, stopped) = mpsc::channel::<()>();
         let mut leadership = Leadership::new(url);
         let mut last_housekeeping = None;
+        // Only SQLite's index is merged by hand (`db::search::tidy_index`).
+        let merges_search_index = url.backend == db::Backend::Sqlite;
         std::thread::Builder::new()
             .name("folio-jobs".into())
             .spawn(move || {
@@ -53,7 +55,13 @@ impl Runner {
                     let usable = pool.health.not_ready().is_none()
                         && pool.health.state() == BreakerState::Closed;
                     if usable && leadership.is_leader() {
-                        run_leader_jobs(&pool, &generation, keep_delivered, &mut last_housekeeping);
+                        run_leader_jobs(
+                            &pool,
+                            &generation,
+                            keep_delivered,
+                            &mut last_housekeeping,
+                            merges_search_index,
+                        );
                     }
                 }
                 leadership.resign();
@@ -72,6 +80,7 @@ fn run_leader_jobs(
     generation: &Generation,
     keep_delivered: chrono::Duration,
     last_housekeeping: &mut Option<Instant>,
+    merges_search_index: bool,
 ) {
     if last_housekeeping.is_none_or(|at| at.elapsed() >= HOUSEKEEPING) {
         *last_housekeeping = Some(Instant::now());
@@ -103,5 +112,12 @@ fn run_leader_jobs(
             tracing::info!(articles = n, "scheduled articles came due");
         }
         Err(e) => tracing::warn!(error = %e, "counting due articles failed; retrying"),
+    }
+    // A step at a time, in the writers' lane, so a long merge after a bulk of writes never
+    // holds a writer up for long; until it is done, searches read one more segment per write.
+    if merges_search_index
+        && let Err(e) = pool.write_blocking(|conn| Ok(db::search::tidy_index(conn)?))
+    {
+        tracing::warn!(error = %e, "merging the search index failed; retrying");
     }
 }

@@ -15,7 +15,7 @@ use crate::db::articles::{
     StatusFilter, Window,
 };
 use crate::db::counters::{self, Counted};
-use crate::db::search::{Scope, TextMatch};
+use crate::db::search::{IndexBatch, Scope, TextMatch};
 use crate::db::users::AuthorRow;
 use crate::db::{self, DbConn};
 use crate::error::AppError;
@@ -289,6 +289,7 @@ fn text_match(search: &SearchQuery, tier: Option<Tier>) -> TextMatch {
         excludes: search.excludes(),
         scope,
         selective: false,
+        batch: None,
         row_by_row: false,
     }
 }
@@ -512,38 +513,67 @@ fn tier_rows(
     // keeps those the filter allows: it stops at `wanted` however many articles match, where
     // probing articles in order for a tier few of them are in would read them all.
     let fts5 = search.fts5_tier(tier);
-    filter.search = None;
-    let mut before = after;
     // Each match read costs a row read: start with what the page needs (most matches of
     // a plain search are visible), or four times that when the filter narrows (a word with
-    // one of 40 tags needed a second round after 21), then read more at a time.
+    // one of 40 tags needed a second round after 21), then read more at a time. Powers of
+    // two, so the first batch's statement comes in few shapes (`IndexBatch`).
     let first_batch = if narrows(&filter) {
         limit.saturating_mul(4)
     } else {
         limit
     };
-    let mut batch = first_batch.clamp(16, MAX_BATCH);
-    let mut found = Vec::new();
-    while found.len() < wanted {
-        let ids = db::search::matching_ids_desc(conn, &fts5, before, batch)?;
-        let Some(&oldest) = ids.last() else { break };
-        let last_batch = (ids.len() as i64) < batch;
-        filter.only_ids = Some(ids);
-        let still_wanted = i64::try_from(wanted - found.len()).unwrap_or(i64::MAX);
-        found.extend(rows::list_page(
+    let first_batch = u64::try_from(first_batch.clamp(16, MAX_BATCH))
+        .ok()
+        .and_then(u64::checked_next_power_of_two)
+        .and_then(|batch| i64::try_from(batch).ok())
+        .unwrap_or(MAX_BATCH);
+    // One snapshot for every statement below: the first batch is read twice when it does not
+    // fill the page, and a write between the two would repeat or skip a match.
+    db::read_snapshot(conn, |conn| {
+        // The first batch's rows come in one statement with the batch itself: for the tier
+        // that fills the page, the page's only statement.
+        filter.search = Some(TextMatch {
+            selective: true,
+            batch: Some(IndexBatch {
+                below: after.unwrap_or(i64::MAX),
+                limit: first_batch,
+            }),
+            ..text_match(search, Some(tier))
+        });
+        let mut found = rows::list_page(
             conn,
             &filter,
             ArticleOrder::Relevance,
             &Window::Offset(0),
-            still_wanted,
-        )?);
-        if last_batch {
-            break;
+            limit,
+        )?;
+        filter.search = None;
+        // Short of the page: the batch held all the tier's matches, or the filter left some
+        // out. Which, and where the next batch starts, the batch's ids tell; its rows are
+        // already read.
+        let (mut before, mut batch, mut first) = (after, first_batch, true);
+        while found.len() < wanted {
+            let ids = db::search::matching_ids_desc(conn, &fts5, before, batch)?;
+            let Some(&oldest) = ids.last() else { break };
+            let last_batch = usize::try_from(batch).is_ok_and(|batch| ids.len() < batch);
+            if !first {
+                filter.only_ids = Some(ids);
+                let still_wanted = i64::try_from(wanted - found.len()).unwrap_or(i64::MAX);
+                found.extend(rows::list_page(
+                    conn,
+                    &filter,
+                    ArticleOrder::Relevance,
+                    &Window::Offset(0),
+                    still_wanted,
+                )?);
+            }
+            if last_batch {
+                break;
+            }
+            (before, batch, first) = (Some(oldest), (batch * 4).min(MAX_BATCH), false);
         }
-        before = Some(oldest);
-        batch = (batch * 4).min(MAX_BATCH);
-    }
-    Ok(found)
+        Ok(found)
+    })
 }
 
 /// Whether a filter may leave out most articles: a tag, an author, dates, or drafts or
