@@ -65,6 +65,11 @@ struct Encoded {
     validators: Validators,
 }
 
+/// Room for a list page's JSON from the start (20 articles are 15 to 25 KiB): grown from
+/// serde_json's 128 bytes, a search page's body was copied eight times on its way, into fresh
+/// memory the kernel zeroed first (3% of the page's CPU time under perf).
+const BODY_CAPACITY: usize = 32 * 1024;
+
 impl Representation {
     /// Serializes `value`. An article's ETag leads with its version, which is what
     /// `If-Match` is checked against; the content hash makes it change whenever the bytes
@@ -74,7 +79,8 @@ impl Representation {
         version: Option<i32>,
         last_modified: Option<DateTime<Utc>>,
     ) -> Result<Self, AppError> {
-        let body = serde_json::to_vec(value).map_err(anyhow::Error::from)?;
+        let mut body = Vec::with_capacity(BODY_CAPACITY);
+        serde_json::to_writer(&mut body, value).map_err(anyhow::Error::from)?;
         let hash = content_hash(&body);
         let tag = match version {
             Some(version) => format!("{version}-{hash}"),

@@ -490,6 +490,10 @@ fn marked_html(text: &str) -> String {
     let mut escaped = String::with_capacity(text.len() + 16);
     // Writing into a String cannot fail.
     let _ = pulldown_cmark_escape::escape_html(&mut escaped, text);
+    // Most excerpts hold no mark: no copies of them.
+    if !escaped.contains(MARK_START) {
+        return escaped;
+    }
     escaped
         .replace(MARK_START, "<mark>")
         .replace(MARK_END, "</mark>")
