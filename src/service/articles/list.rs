@@ -557,15 +557,8 @@ fn tier_rows(
             let Some(&oldest) = ids.last() else { break };
             let last_batch = usize::try_from(batch).is_ok_and(|batch| ids.len() < batch);
             if !first {
-                filter.only_ids = Some(ids);
                 let still_wanted = i64::try_from(wanted - found.len()).unwrap_or(i64::MAX);
-                found.extend(rows::list_page(
-                    conn,
-                    &filter,
-                    ArticleOrder::Relevance,
-                    &Window::Offset(0),
-                    still_wanted,
-                )?);
+                found.extend(newest_among(conn, &mut filter, ids, still_wanted)?);
             }
             if last_batch {
                 break;
@@ -650,16 +643,26 @@ fn postgres_tier_rows(
             still_wanted,
         )?);
     } else if !older.is_empty() {
-        filter.only_ids = Some(older);
-        found.extend(rows::list_page(
-            conn,
-            &filter,
-            ArticleOrder::Relevance,
-            &Window::Offset(0),
-            still_wanted,
-        )?);
+        found.extend(newest_among(conn, &mut filter, older, still_wanted)?);
     }
     Ok(found)
+}
+
+/// Up to `limit` rows of these articles that pass the filter, newest first.
+fn newest_among(
+    conn: &mut DbConn,
+    filter: &mut ArticleFilter,
+    ids: Vec<i64>,
+    limit: i64,
+) -> Result<Vec<SummaryRow>, AppError> {
+    filter.only_ids = Some(ids);
+    Ok(rows::list_page(
+        conn,
+        filter,
+        ArticleOrder::Relevance,
+        &Window::Offset(0),
+        limit,
+    )?)
 }
 
 /// The lowest id of the window of `RECENT_WINDOW` ids below `top` (the cursor, or past the
