@@ -199,7 +199,6 @@ pub fn import(url: &DatabaseUrl, path: &Path, show_progress: bool) -> anyhow::Re
         })?;
         loader.flush(conn)?;
         rows::create_indexes(conn, &search_indexes)?;
-        db::search::compact_index(conn)?;
         rows::reset_sequences(conn)?;
         // The inserts bypass the write transactions that keep the counters.
         let now = db::now();

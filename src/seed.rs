@@ -98,7 +98,6 @@ pub fn run(url: &DatabaseUrl, options: &SeedOptions, show_progress: bool) -> any
     let seeded = insert_all_articles(&mut conn, options, &authors, &tags, now, &progress);
     db::archive::create_indexes(&mut conn, &search_indexes)?;
     seeded?;
-    db::search::compact_index(&mut conn)?;
     progress.finish();
     // The inserts above bypass the write transactions that keep the counters.
     db::counters::rebuild(&mut conn, now)?;

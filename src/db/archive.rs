@@ -356,12 +356,14 @@ pub fn drop_search_indexes(conn: &mut DbConn) -> QueryResult<Vec<String>> {
     Ok(indexes.into_iter().map(|index| index.definition).collect())
 }
 
-/// Builds indexes from the statements `drop_search_indexes` returned.
+/// Builds the search indexes after a bulk load: PostgreSQL's from the statements
+/// `drop_search_indexes` returned; SQLite's, kept by triggers through the load, merged into
+/// one segment (`search::compact_index`).
 pub fn create_indexes(conn: &mut DbConn, definitions: &[String]) -> QueryResult<()> {
     for definition in definitions {
         conn.batch_execute(definition)?;
     }
-    Ok(())
+    super::search::compact_index(conn)
 }
 
 /// A batch of revisions after `after` (article id, version), in that order.

@@ -38,9 +38,10 @@ macro_rules! boolean_expression {
 /// `column IN (<ids>)` with two shapes whatever the number of ids: PostgreSQL binds one array
 /// (`= ANY($1)`, diesel's `eq_any`), SQLite one JSON array read by `json_each`. diesel's
 /// `eq_any` on SQLite binds one parameter per id, so each page size was a statement to plan.
-/// One id is the other shape, `column = $1`: PostgreSQL plans `= ANY` of one id afresh on every run
-/// (that plan looks cheaper than the one it would keep), which doubled the PostgreSQL time of
-/// reading one article once list pages no longer ran the same statement with many ids.
+/// One id is the other shape, `column = $1`: PostgreSQL plans `= ANY` of one id afresh on
+/// every run (that plan looks cheaper than the one it would keep), which doubled the
+/// PostgreSQL time of reading one article once list pages no longer ran the same statement
+/// with many ids.
 #[derive(Debug, Clone)]
 pub struct IdIn<C: Expression<SqlType = BigInt>> {
     column: C,

@@ -395,9 +395,9 @@ pub struct PlacedMatch {
 }
 
 /// Up to `limit` articles the filter allows that match its search (PostgreSQL), each with
-/// whether `in_title` and `in_excerpt` match it too: one statement, from the GIN index or
-/// the filter's `only_ids`, for a relevance page of a query with few matches (the caller ranks and slices them; reading
-/// each tier apart took a statement per tier).
+/// whether `in_title` and `in_excerpt` match it too: one statement, from the GIN index or the
+/// filter's `only_ids`, for a relevance page of a query with few matches (the caller ranks
+/// and slices them; reading each tier apart took a statement per tier).
 pub fn placed_matches(
     conn: &mut DbConn,
     filter: &ArticleFilter,

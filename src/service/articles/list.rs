@@ -533,7 +533,6 @@ fn tier_rows(
         // The first batch's rows come in one statement with the batch itself: for the tier
         // that fills the page, the page's only statement.
         filter.search = Some(TextMatch {
-            selective: true,
             batch: Some(IndexBatch {
                 below: after.unwrap_or(i64::MAX),
                 limit: first_batch,
