@@ -328,21 +328,27 @@ def read_replica():
                "/readyz shows the replica healthy")
 
         def commits_during(reads):
-            """Transactions on (primary, replica) while `reads` anonymous reads are answered.
-            PostgreSQL publishes a connection's counts up to 10 s after the fact, so this
-            waits until the replica's reach the reads, or 15 s."""
+            """Transactions on (primary, replica) while `reads` anonymous reads are answered,
+            and how long that took. PostgreSQL publishes a connection's counts up to 10 s
+            after the fact, so this waits until the replica's reach the reads, or 15 s."""
+            started = time.monotonic()
             before = (int(primary.psql(commits, "folio")), int(replica.psql(commits, "folio")))
             statuses = [folio.status("/api/v1/articles?limit=5") for _ in range(reads)]
             wait_for(lambda: int(replica.psql(commits, "folio")) - before[1] >= reads, 15, 0.5)
             after = (int(primary.psql(commits, "folio")), int(replica.psql(commits, "folio")))
-            return statuses, after[0] - before[0], after[1] - before[1]
+            return statuses, after[0] - before[0], after[1] - before[1], time.monotonic() - started
 
-        statuses, on_primary, on_replica = commits_during(200)
+        statuses, on_primary, on_replica, took = commits_during(200)
+        # The primary runs the server's own work meanwhile (job ticks, the leader's lease, the
+        # replica checks, the listener): as many transactions as it runs idle over as long.
+        idle_before = int(primary.psql(commits, "folio"))
+        time.sleep(took)
+        idle = int(primary.psql(commits, "folio")) - idle_before
         print(f"  200 anonymous reads: {on_replica} transactions on the replica, {on_primary} on the primary "
-              "(which also serves the replica checks and the listener)")
+              f"over {took:.1f} s, against {idle} on the idle primary over as long")
         expect(statuses.count(200) == 200, "every read answered")
-        expect(on_replica >= 200 and on_primary < on_replica / 2,
-               "anonymous reads are answered by the replica")
+        expect(on_replica >= 200 and on_primary - idle < 100,
+               "anonymous reads are answered by the replica, not the primary")
 
         # While the replica is briefly behind (well within the allowed lag), an anonymous reader
         # sees it as the replica does, and the author sees their write at once: signed-in reads
@@ -402,7 +408,7 @@ def read_replica():
         print(f"  reads during the lag, the stop and the restart: {dict(answers)}")
         expect(set(answers) == {200} and answers[200] > 100,
                "no read failed while the replica lagged, stopped and restarted")
-        statuses, on_primary, on_replica = commits_during(100)
+        statuses, _, on_replica, _ = commits_during(100)
         expect(statuses.count(200) == 100 and on_replica >= 100,
                f"reads are back on the replica ({on_replica} transactions there)")
         folio.stop()
