@@ -21,7 +21,7 @@
 
 mod highlight;
 
-pub use highlight::{Highlighter, MARK_END, MARK_START};
+pub use highlight::Highlighter;
 
 /// A parsed query: at least one wanted term.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -6,6 +6,8 @@ mod write;
 pub use revisions::*;
 pub use write::*;
 
+use std::ops::Range;
+
 use actix_web::web::{Data, Path};
 use actix_web::{HttpRequest, HttpResponse, get};
 use chrono::{DateTime, Utc};
@@ -24,10 +26,10 @@ use crate::db::articles::{ArticleOrder, StatusFilter};
 use crate::error::AppError;
 use crate::service::articles::{
     self as articles, Article, ArticleKey, ArticlePage, ArticleQuery, ArticleStatus,
-    ArticleSummary, AuthorRef, CountMode, Parts, Position, SearchHit, TagMatch, TagRef,
+    ArticleSummary, AuthorRef, CountMode, Parts, Position, TagMatch, TagRef,
 };
 use crate::service::pagination::Cursor;
-use crate::service::search::{MARK_END, MARK_START, SearchQuery};
+use crate::service::search::SearchQuery;
 use crate::state::AppState;
 
 /// Most slugs one list filter may name.
@@ -445,9 +447,16 @@ pub struct ArticleListItem {
 
 impl From<ArticleSummary> for ArticleListItem {
     fn from(mut a: ArticleSummary) -> Self {
+        let search = a.search.take().map(|hit| SearchResponse {
+            rank: hit.rank,
+            highlights: Highlights {
+                title: marked_html(&a.title, &hit.title_marks),
+                excerpt: marked_html(&a.excerpt, &hit.excerpt_marks),
+            },
+        });
         Self {
             body_html: a.body_html.take(),
-            search: a.search.take().map(Into::into),
+            search,
             summary: a.into(),
         }
     }
@@ -472,31 +481,26 @@ pub struct Highlights {
     pub excerpt: String,
 }
 
-impl From<SearchHit> for SearchResponse {
-    fn from(hit: SearchHit) -> Self {
-        Self {
-            rank: hit.rank,
-            highlights: Highlights {
-                title: marked_html(&hit.title),
-                excerpt: marked_html(&hit.excerpt),
-            },
-        }
+/// `text` as HTML: everything escaped, the byte ranges `marks` (in order, apart, on character
+/// boundaries: `service::search::Highlighter`) each in `<mark>`. Were a range not in the text,
+/// the text is shown without marks rather than cut.
+fn marked_html(text: &str, marks: &[Range<usize>]) -> String {
+    let mut html = String::with_capacity(text.len() + marks.len() * "<mark></mark>".len() + 16);
+    let mut written = 0;
+    for mark in marks {
+        let (Some(before), Some(marked)) = (text.get(written..mark.start), text.get(mark.clone()))
+        else {
+            return marked_html(text, &[]);
+        };
+        // Writing into a String cannot fail.
+        let _ = pulldown_cmark_escape::escape_html(&mut html, before);
+        html.push_str("<mark>");
+        let _ = pulldown_cmark_escape::escape_html(&mut html, marked);
+        html.push_str("</mark>");
+        written = mark.end;
     }
-}
-
-/// Text with Folio's marks (`service::search::highlight`) as HTML: everything escaped, the
-/// marks turned into `<mark>`.
-fn marked_html(text: &str) -> String {
-    let mut escaped = String::with_capacity(text.len() + 16);
-    // Writing into a String cannot fail.
-    let _ = pulldown_cmark_escape::escape_html(&mut escaped, text);
-    // Most excerpts hold no mark: no copies of them.
-    if !escaped.contains(MARK_START) {
-        return escaped;
-    }
-    escaped
-        .replace(MARK_START, "<mark>")
-        .replace(MARK_END, "</mark>")
+    let _ = pulldown_cmark_escape::escape_html(&mut html, text.get(written..).unwrap_or_default());
+    html
 }
 
 /// One article with its body.
@@ -669,4 +673,27 @@ pub async fn get_article_by_slug(
 ) -> Result<HttpResponse, AppError> {
     let key = ArticleKey::Slug(slug.into_inner());
     get_one(req, state, cache, caller, key, params.into_inner()).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::marked_html;
+
+    #[test]
+    fn highlights_escape_the_text_around_and_inside_each_mark() {
+        let text = "<b>Tom & Jerry</b> love \"caches\"";
+        let tom = 3..6;
+        let caches = text.find("caches").map(|at| at..at + 6).unwrap_or_default();
+        assert_eq!(
+            marked_html(text, &[tom, caches]),
+            "&lt;b&gt;<mark>Tom</mark> &amp; Jerry&lt;/b&gt; love &quot;<mark>caches</mark>&quot;"
+        );
+        assert_eq!(marked_html("a<b", &[]), "a&lt;b");
+    }
+
+    #[test]
+    fn a_mark_outside_the_text_leaves_it_unmarked_rather_than_cut() {
+        assert_eq!(marked_html("école <b>", &[1..3, 7..8]), "école &lt;b&gt;");
+        assert_eq!(marked_html("short", &[0..1, 2..40]), "short");
+    }
 }

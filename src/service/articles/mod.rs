@@ -12,6 +12,7 @@ pub use write::{
 };
 
 use std::collections::HashMap;
+use std::ops::Range;
 
 use chrono::{DateTime, Utc};
 
@@ -110,10 +111,9 @@ pub struct ArticleSummary {
 pub struct SearchHit {
     /// Where it matched (`service::search::Tier`): 3 the title, 2 the excerpt, 1 elsewhere.
     pub rank: u8,
-    /// The title and excerpt with each matched word between `service::search::MARK_START` and
-    /// `MARK_END`.
-    pub title: String,
-    pub excerpt: String,
+    /// Where the title and the excerpt hold the query's words (`Marked::marks`).
+    pub title_marks: Vec<Range<usize>>,
+    pub excerpt_marks: Vec<Range<usize>>,
 }
 
 #[derive(Debug, Clone)]
