@@ -131,7 +131,7 @@ pub fn list(
         // A search within a small tag reads the tag's articles and probes the index for
         // each; otherwise it reads matches from the index and keeps the tagged ones.
         if let Some(tag) = single_tag(&filter) {
-            filter.rare_tags = small_tag(conn, lists, &tag, now)?;
+            filter.rare_tags = tag_is_small(conn, lists, &tag, now)?;
         }
     }
     let limit = match query.count {
@@ -476,7 +476,7 @@ fn newest_id(conn: &mut DbConn, lists: &ArticleLists) -> Result<Option<i64>, App
 /// it only picks how a search within the tag reads its matches (both ways find the same), so
 /// one count serves every search in the tag until the next write. Counted each time, it was
 /// a twentieth of a search page's work on SQLite.
-fn small_tag(
+fn tag_is_small(
     conn: &mut DbConn,
     lists: &ArticleLists,
     slug: &str,
